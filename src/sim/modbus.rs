@@ -155,11 +155,16 @@ fn answer_unit(unit: &ModbusUnitSpec, request: &Request<'_>) -> Answer {
             Response::ReadInputRegisters,
         ),
         Request::ReportServerId => match &unit.server_id {
-            Some(server_id) => Answer::Respond(Response::ReportServerId(
-                server_id.server_id,
-                server_id.running,
-                server_id.additional_data.as_bytes().to_vec(),
-            )),
+            // Encoded by hand: tokio-modbus 0.17 computes the PDU size of
+            // `Response::ReportServerId` one byte short, so the MBAP length field
+            // would not cover the last byte and clients would read a broken frame.
+            Some(server_id) => {
+                let payload = server_id.response_bytes();
+                let mut pdu = Vec::with_capacity(payload.len() + 1);
+                pdu.push(u8::try_from(payload.len()).unwrap_or(u8::MAX));
+                pdu.extend_from_slice(&payload);
+                Answer::Respond(Response::Custom(0x11, pdu.into()))
+            }
             None => Answer::Exception(ExceptionCode::IllegalFunction),
         },
         Request::ReadDeviceIdentification(read_code, object_id) => match &unit.identification {

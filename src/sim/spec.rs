@@ -458,7 +458,27 @@ impl PlantSpec {
                         device.name, unit.unit_id
                     ));
                 }
+                if let Some(server_id) = &unit.server_id
+                    && server_id.additional_data.len() > 249
+                {
+                    return Err(format!(
+                        "modbus device {:?} unit {}: server id additional_data is longer than \
+                         the 249 bytes a Modbus PDU can carry",
+                        device.name, unit.unit_id
+                    ));
+                }
                 if let Some(identification) = &unit.identification {
+                    if let Some((id, _)) = identification
+                        .objects()
+                        .into_iter()
+                        .find(|(_, value)| value.len() > 244)
+                    {
+                        return Err(format!(
+                            "modbus device {:?} unit {}: identification object {id:#04x} is \
+                             longer than the 244 bytes one response can carry",
+                            device.name, unit.unit_id
+                        ));
+                    }
                     for object in &identification.extended {
                         if object.id < 0x80 {
                             return Err(format!(
