@@ -81,7 +81,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Sim(args) => sim::run(args),
+        Command::Sim(args) => sim::run(args, cli.quiet),
         Command::Evidence(command) => evidence::run(command),
     }
 }

@@ -59,7 +59,7 @@ pub struct SimArgs {
 }
 
 /// Runs the plant until Ctrl-C (SIGINT) or SIGTERM.
-pub fn run(args: SimArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: SimArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let mut spec = match (&args.plant, &args.scenario) {
         (Some(path), _) => PlantSpec::load(path)?,
         (None, Some(name)) => PlantSpec::scenario(name)?,
@@ -90,10 +90,17 @@ pub fn run(args: SimArgs) -> anyhow::Result<Outcome> {
         }
         stdout.flush()?;
         drop(stdout);
-        tracing::warn!("simulated plant running; press Ctrl-C to stop");
+        if !quiet {
+            eprintln!(
+                "i4gauge: simulated plant running on {}; press Ctrl-C to stop",
+                args.bind
+            );
+        }
         wait_for_shutdown_signal().await?;
         plant.shutdown().await;
-        tracing::warn!("simulated plant stopped");
+        if !quiet {
+            eprintln!("i4gauge: simulated plant stopped");
+        }
         Ok(Outcome::Success)
     })
 }

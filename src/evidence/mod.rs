@@ -700,13 +700,29 @@ impl Evidence {
         struct VersionOnly {
             schema_version: SchemaVersion,
         }
-        let malformed = |error: serde_json::Error| EvidenceError::Malformed {
-            origin: origin.to_owned(),
-            line: error.line(),
-            column: error.column(),
-            message: error.to_string(),
+        let malformed = |error: serde_path_to_error::Error<serde_json::Error>| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let mut message = inner.to_string();
+            // serde_json appends the position, which the error already shows.
+            if let Some(at) = message.rfind(" at line ") {
+                message.truncate(at);
+            }
+            if path != "." {
+                message = format!("field `{path}`: {message}");
+            }
+            EvidenceError::Malformed {
+                origin: origin.to_owned(),
+                line: inner.line(),
+                column: inner.column(),
+                message,
+            }
         };
-        let version: VersionOnly = serde_json::from_str(text).map_err(malformed)?;
+        let parse = |text| {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut deserializer)
+        };
+        let version: VersionOnly = parse(text).map_err(malformed)?;
         if version.schema_version.major != SCHEMA_VERSION.major {
             return Err(EvidenceError::UnsupportedVersion {
                 origin: origin.to_owned(),
@@ -714,7 +730,18 @@ impl Evidence {
                 tool: env!("CARGO_PKG_VERSION"),
             });
         }
-        serde_json::from_str(text).map_err(malformed)
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let evidence: Evidence =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(malformed)?;
+        deserializer
+            .end()
+            .map_err(|error| EvidenceError::Malformed {
+                origin: origin.to_owned(),
+                line: error.line(),
+                column: error.column(),
+                message: "trailing characters after the document".to_owned(),
+            })?;
+        Ok(evidence)
     }
 
     /// Pretty JSON, ending with a newline.

@@ -40,6 +40,10 @@ pub struct Manifest {
 /// One device of the plant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "protocol", rename_all = "kebab-case")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a manifest holds a handful of devices; boxing would only complicate matching"
+)]
 pub enum ManifestDevice {
     /// A Modbus TCP device.
     ModbusTcp(ModbusDeviceManifest),
