@@ -12,13 +12,15 @@ use opcua::{
     crypto::SecurityPolicy,
     server::{
         ANONYMOUS_USER_TOKEN_ID, ServerBuilder, ServerEndpoint, ServerHandle, ServerUserToken,
-        address_space::{AccessLevel, AddressSpace, ObjectBuilder, VariableBuilder},
+        address_space::{
+            AccessLevel, AddressSpace, ObjectBuilder, ObjectTypeBuilder, VariableBuilder,
+        },
         diagnostics::NamespaceMetadata,
         node_manager::memory::{SimpleNodeManager, simple_node_manager},
     },
     types::{
         BuildInfo, DataTypeId, DateTime, MessageSecurityMode, NodeId, ObjectId, ObjectTypeId,
-        QualifiedName, Variant,
+        QualifiedName, VariableTypeId, Variant,
     },
 };
 use tokio::net::TcpListener;
@@ -226,6 +228,15 @@ fn populate(spec: &OpcUaServerSpec, handle: &ServerHandle) -> Result<(), String>
         .organized_by(ObjectId::ObjectsFolder)
         .has_type_definition(ObjectTypeId::BaseObjectType)
         .insert(&mut *space);
+        let device_type = NodeId::new(di_ns, DI_DEVICE_TYPE);
+        ObjectTypeBuilder::new(
+            &device_type,
+            QualifiedName::new(di_ns, "DeviceType"),
+            "DeviceType",
+        )
+        .is_abstract(true)
+        .subtype_of(ObjectTypeId::BaseObjectType)
+        .insert(&mut *space);
         for machine in &spec.machines {
             let machine_id = NodeId::new(di_ns, format!("DeviceSet/{}", machine.name));
             ObjectBuilder::new(
@@ -246,6 +257,7 @@ fn populate(spec: &OpcUaServerSpec, handle: &ServerHandle) -> Result<(), String>
                 let id = NodeId::new(di_ns, format!("DeviceSet/{}/{property}", machine.name));
                 VariableBuilder::new(&id, QualifiedName::new(di_ns, property), property)
                     .property_of(machine_id.clone())
+                    .has_type_definition(VariableTypeId::PropertyType)
                     .data_type(DataTypeId::String)
                     .value(Variant::from(value.clone()))
                     .access_level(AccessLevel::CURRENT_READ)
@@ -315,6 +327,7 @@ fn add_process_variables(
             let id = NodeId::new(ns, format!("Plant/{folder_name}/{name}"));
             VariableBuilder::new(&id, QualifiedName::new(ns, &name), name.as_str())
                 .organized_by(folder_id.clone())
+                .has_type_definition(VariableTypeId::BaseDataVariableType)
                 .data_type(data_type)
                 .value(value)
                 .access_level(AccessLevel::CURRENT_READ)
