@@ -25,6 +25,8 @@ Examples:
   i4gauge sim --json                       manifest as one JSON document on stdout
   i4gauge sim --scenario industry-3.0      a typical Industry 3.0 plant
   i4gauge sim --plant my-plant.toml --base-port 15020
+  i4gauge sim --bind 127.0.1.1 --host-per-device --base-port 502
+                                           one loopback address per device, port 502
   i4gauge sim --line-variables 100000      big address space for browse benchmarks";
 
 /// Arguments of `i4gauge sim`.
@@ -40,7 +42,12 @@ pub struct SimArgs {
     /// Address every device listens on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// First port; devices take consecutive ports in plant order (default: ephemeral).
+    /// Give every device its own address: ADDR, ADDR+1, … (IPv4; 127.0.0.0/8 is all
+    /// loopback), so a scan sees one host per device as on a real network.
+    #[arg(long)]
+    host_per_device: bool,
+    /// First port; devices take consecutive ports in plant order, or all this port
+    /// with --host-per-device (default: ephemeral).
     #[arg(long, value_name = "N")]
     base_port: Option<u16>,
     /// Delay before every Modbus response, in milliseconds.
@@ -77,6 +84,7 @@ pub fn run(args: SimArgs, quiet: bool) -> anyhow::Result<Outcome> {
         base_port: args.base_port,
         latency: Duration::from_millis(args.latency),
         pki_dir: args.pki_dir.clone(),
+        host_per_device: args.host_per_device,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

@@ -87,7 +87,7 @@ pub struct Evidence {
     pub tool: ToolInfo,
     /// The scan runs merged into this document (one for a single scan).
     pub runs: Vec<ScanRun>,
-    /// Hosts and sub-devices found, ordered by [`AssetId`].
+    /// Hosts and sub-devices found, ordered by address, then gateway port and unit id.
     pub assets: Vec<Asset>,
     /// Problems met during the scans that did not stop them.
     #[serde(default)]
@@ -646,12 +646,12 @@ pub enum DiagnosticKind {
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not JSON, or not evidence.
     #[error("{origin}:{line}:{column}: not a valid evidence document: {message}")]
@@ -753,9 +753,9 @@ impl Evidence {
 
     /// Reads a document from a file.
     pub fn load(path: &Path) -> Result<Evidence, EvidenceError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EvidenceError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| EvidenceError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Evidence::from_json(&text, &path.display().to_string())
     }
@@ -763,9 +763,9 @@ impl Evidence {
     /// Writes the document atomically: to a temporary file beside `path`, then
     /// renamed over it, so a reader never sees half a document.
     pub fn save(&self, path: &Path) -> Result<(), EvidenceError> {
-        let io_error = |source| EvidenceError::Io {
+        let io_error = |error| EvidenceError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         };
         let directory = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,

@@ -34,13 +34,18 @@ pub use spec::PlantSpec;
 pub struct SimOptions {
     /// Address every device binds to.
     pub bind: IpAddr,
-    /// First port; devices get consecutive ports in plant order. `None`: ephemeral ports.
+    /// First port; devices get consecutive ports in plant order (with
+    /// `host_per_device`, every device gets this port). `None`: ephemeral ports.
     pub base_port: Option<u16>,
     /// Delay before every Modbus response.
     pub latency: Duration,
     /// Where the OPC UA servers keep certificates and keys. `None`: a fresh
     /// temporary directory, removed when the plant stops.
     pub pki_dir: Option<PathBuf>,
+    /// Give every device its own IPv4 address: `bind`, `bind + 1`, … (all of
+    /// 127.0.0.0/8 is loopback on Linux), so a scan sees one host per device as
+    /// on a real plant network.
+    pub host_per_device: bool,
 }
 
 impl Default for SimOptions {
@@ -50,6 +55,7 @@ impl Default for SimOptions {
             base_port: None,
             latency: Duration::ZERO,
             pki_dir: None,
+            host_per_device: false,
         }
     }
 }
@@ -58,22 +64,22 @@ impl Default for SimOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// A device's port could not be bound.
-    #[error("cannot listen on {address} for {device}: {source}")]
+    #[error("cannot listen on {address} for {device}: {error}")]
     Bind {
         /// Device name.
         device: String,
         /// Address tried.
         address: SocketAddr,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The PKI directory could not be created.
-    #[error("cannot create the PKI directory {path}: {source}")]
+    #[error("cannot create the PKI directory {path}: {error}")]
     Pki {
         /// Directory.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// An OPC UA server failed to build or start.
     #[error("cannot start OPC UA server {device}: {message}")]
@@ -82,6 +88,12 @@ pub enum SimError {
         device: String,
         /// What async-opcua said.
         message: String,
+    },
+    /// `--host-per-device` needs an IPv4 address with room above it.
+    #[error("--host-per-device needs an IPv4 bind address with {count} addresses above it")]
+    AddressRange {
+        /// Devices in the plant.
+        count: usize,
     },
     /// `--base-port` leaves too few ports for the plant.
     #[error("base port {base} leaves no room for {count} devices")]
@@ -134,6 +146,8 @@ pub async fn start_plant(spec: &PlantSpec, options: &SimOptions) -> Result<Runni
     let device_count = spec.modbus.len() + spec.opcua.len();
     let mut ports = (0..device_count).map(|index| match options.base_port {
         None => Ok(0),
+        // One address per device: every device can listen on the same port.
+        Some(base) if options.host_per_device => Ok(base),
         Some(base) => u16::try_from(index)
             .ok()
             .and_then(|offset| base.checked_add(offset))
@@ -145,9 +159,9 @@ pub async fn start_plant(spec: &PlantSpec, options: &SimOptions) -> Result<Runni
 
     let (pki_dir, pki_temp) = match &options.pki_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| SimError::Pki {
+            std::fs::create_dir_all(dir).map_err(|error| SimError::Pki {
                 path: dir.clone(),
-                source,
+                error,
             })?;
             (dir.clone(), None)
         }
@@ -155,13 +169,34 @@ pub async fn start_plant(spec: &PlantSpec, options: &SimOptions) -> Result<Runni
             let temp = tempfile::Builder::new()
                 .prefix("i4gauge-sim-pki-")
                 .tempdir()
-                .map_err(|source| SimError::Pki {
+                .map_err(|error| SimError::Pki {
                     path: std::env::temp_dir(),
-                    source,
+                    error,
                 })?;
             (temp.path().to_owned(), Some(temp))
         }
     };
+
+    let addresses: Vec<IpAddr> = if options.host_per_device {
+        let IpAddr::V4(first) = options.bind else {
+            return Err(SimError::AddressRange {
+                count: device_count,
+            });
+        };
+        (0..device_count as u32)
+            .map(|offset| {
+                u32::from(first)
+                    .checked_add(offset)
+                    .map(|a| IpAddr::V4(a.into()))
+                    .ok_or(SimError::AddressRange {
+                        count: device_count,
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![options.bind; device_count]
+    };
+    let mut addresses = addresses.into_iter();
 
     let cancel = CancellationToken::new();
     let mut devices = Vec::with_capacity(device_count);
@@ -171,7 +206,8 @@ pub async fn start_plant(spec: &PlantSpec, options: &SimOptions) -> Result<Runni
 
     for device in &spec.modbus {
         let port = ports.next().expect("one port per device")?;
-        let listener = bind(&device.name, SocketAddr::new(options.bind, port)).await?;
+        let ip = addresses.next().expect("one address per device");
+        let listener = bind(&device.name, SocketAddr::new(ip, port)).await?;
         let address = local_address(&device.name, &listener)?;
         let log = Arc::new(RequestLog::default());
         logs.insert(device.name.clone(), log.clone());
@@ -187,7 +223,8 @@ pub async fn start_plant(spec: &PlantSpec, options: &SimOptions) -> Result<Runni
 
     for server in &spec.opcua {
         let port = ports.next().expect("one port per device")?;
-        let listener = bind(&server.name, SocketAddr::new(options.bind, port)).await?;
+        let ip = addresses.next().expect("one address per device");
+        let listener = bind(&server.name, SocketAddr::new(ip, port)).await?;
         let address = local_address(&server.name, &listener)?;
         let server_pki = pki_dir.join(&server.name);
         let (handle, task) = opcua::start(server, listener, &server_pki, cancel.child_token())
@@ -221,17 +258,17 @@ pub async fn start_plant(spec: &PlantSpec, options: &SimOptions) -> Result<Runni
 async fn bind(device: &str, address: SocketAddr) -> Result<TcpListener, SimError> {
     TcpListener::bind(address)
         .await
-        .map_err(|source| SimError::Bind {
+        .map_err(|error| SimError::Bind {
             device: device.to_owned(),
             address,
-            source,
+            error,
         })
 }
 
 fn local_address(device: &str, listener: &TcpListener) -> Result<SocketAddr, SimError> {
-    listener.local_addr().map_err(|source| SimError::Bind {
+    listener.local_addr().map_err(|error| SimError::Bind {
         device: device.to_owned(),
         address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        source,
+        error,
     })
 }

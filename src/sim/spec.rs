@@ -354,12 +354,12 @@ pub struct MachineSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum PlantSpecError {
     /// The file could not be read.
-    #[error("cannot read plant file {path}: {source}")]
+    #[error("cannot read plant file {path}: {error}")]
     Read {
         /// The file.
         path: String,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The TOML is malformed or does not match the plant schema.
     #[error("{origin}:{line}:{column}: {message}")]
@@ -406,9 +406,9 @@ impl PlantSpec {
 
     /// Reads a plant file.
     pub fn load(path: &Path) -> Result<PlantSpec, PlantSpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PlantSpecError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| PlantSpecError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         PlantSpec::parse(&text, &path.display().to_string())
     }
