@@ -6,6 +6,7 @@
 //! a thin command-line layer over it. See `ARCHITECTURE.md` for the code map.
 
 pub mod cli;
+pub mod discover;
 pub mod evidence;
 pub mod logging;
 pub mod sim;

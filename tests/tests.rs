@@ -5,6 +5,7 @@
 //! anything but 127.0.0.0/8.
 
 mod cli;
+mod discover;
 mod interop;
 mod sim_modbus;
 mod sim_opcua;

@@ -4,6 +4,7 @@
 //! function that calls into the library and turns the result into output and
 //! an [`Outcome`]. Exit codes are documented on [`Outcome`] and in `--help`.
 
+mod discover;
 mod evidence;
 mod sim;
 
@@ -38,6 +39,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Find Modbus TCP devices on the named addresses and write the evidence.
+    Discover(discover::DiscoverArgs),
     /// Run a simulated plant (Modbus TCP PLCs, a gateway, OPC UA servers) until Ctrl-C.
     Sim(sim::SimArgs),
     /// Check and summarise evidence documents written by discovery.
@@ -81,6 +84,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
+        Command::Discover(args) => discover::run(args, cli.quiet),
         Command::Sim(args) => sim::run(args, cli.quiet),
         Command::Evidence(command) => evidence::run(command),
     }
