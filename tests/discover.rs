@@ -184,9 +184,31 @@ async fn every_device_and_sub_device_of_the_default_plant_is_identified() {
 #[tokio::test]
 async fn only_read_function_codes_are_ever_sent_and_the_host_caps_hold() {
     let plant = start_spread(&PlantSpec::builtin_default(), [127, 0, 11, 1]).await;
-    let host_rate = 200;
+    let host_rate = 500;
     let evidence = scan(&plant, host_rate).await;
     assert!(evidence.is_complete());
+    // Every unit id, too: the sweep path on TCP-native devices and the gateway.
+    let mut all = config(host_rate);
+    all.unit_ids = UnitIdPolicy::All;
+    let swept = discover(
+        modbus_hosts(&plant),
+        &all,
+        Arc::new(NoProgress),
+        CancellationToken::new(),
+    )
+    .await;
+    let filling = modbus(plant.manifest(), "plc-filling").address.ip();
+    let filling = swept.asset(&AssetId::host(filling)).unwrap();
+    assert!(
+        filling.modbus[0].answers_every_unit_id,
+        "249 identical answers collapse into one"
+    );
+    assert_eq!(filling.modbus[0].units.len(), 1);
+    assert_eq!(
+        swept.assets.len(),
+        evidence.assets.len(),
+        "--unit-ids all finds the same devices"
+    );
     for device in &plant.manifest().devices {
         let ManifestDevice::ModbusTcp(device) = device else {
             continue;

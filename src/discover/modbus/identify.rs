@@ -5,7 +5,8 @@
 //! unit ids 255, 0, 1 (or the user's list), each with Read Device
 //! Identification (FC 43/14, basic then as far as the conformity level allows,
 //! following "more follows"), Report Server ID (FC 17), and, for a unit with no
-//! identity, one harmless read per table (FC 3, 4, 1, 2 at address 0). Gateway
+//! identity, harmless reads at address 0 (FC 3, then 4, 1, 2 until one succeeds:
+//! which table answers also hints at the role). Gateway
 //! exceptions 0x0A/0x0B mean "nothing at this unit id", never a device; when
 //! they appear (or with `--unit-ids all`) unit ids 1–247 are swept. A device
 //! answering every probed unit id identically is collapsed into one unit.
@@ -356,10 +357,15 @@ async fn probe_unit(
                 }
                 Outcome::Answer(reply) => {
                     let outcome = outcome_of(&reply);
-                    if fingerprint.is_none() && outcome == FunctionOutcome::Supported {
-                        fingerprint = Some((request, reply));
-                    }
+                    let supported = outcome == FunctionOutcome::Supported;
                     unit.functions.insert(function, outcome);
+                    if supported {
+                        if fingerprint.is_none() {
+                            fingerprint = Some((request, reply));
+                        }
+                        // One successful read proves a Modbus device; stop here.
+                        break;
+                    }
                 }
             }
         }
