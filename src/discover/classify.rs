@@ -3,17 +3,19 @@
 //!
 //! | rule id | applies to | decides |
 //! |---|---|---|
-//! | `role.modbus.gateway-exception` | a port that answered 0x0A/0x0B | gateway |
+//! | `role.modbus.gateway-exception` | a port that answered 0x0A/0x0B, or distinct devices at different unit ids | gateway |
 //! | `role.identity.keyword` | identity text with a role keyword ([`KEYWORDS`]) | that role |
 //! | `role.modbus.bits-only` | no identity, answers coils/inputs but no registers | remote I/O |
 //! | `role.modbus.native-registers` | native Modbus TCP host, no identity, answers registers | PLC |
+//! | `role.opcua.keyword` | an OPC UA-only host whose product or application names SCADA, HMI… | that role |
+//! | `role.opcua.server` | an OPC UA-only host otherwise | OPC UA server |
 //! | `role.unknown` | nothing above | unknown |
 //!
 //! ISA-95 levels: field devices behind gateways, meters, drives and I/O are
-//! level 0; PLCs and gateways level 1; SCADA/HMI level 2.
+//! level 0; PLCs and gateways level 1; SCADA/HMI and other OPC UA servers level 2.
 
 use crate::evidence::{
-    AssetRole, FunctionOutcome, Identity, ModbusService, ModbusUnit, RoleAssessment,
+    AssetRole, FunctionOutcome, Identity, ModbusService, ModbusUnit, OpcUaService, RoleAssessment,
 };
 
 /// Lowercase keywords in identity text and the role they indicate, checked in order.
@@ -29,6 +31,8 @@ pub const KEYWORDS: &[(&str, AssetRole)] = &[
     ("remote i/o", AssetRole::Io),
     ("i/o module", AssetRole::Io),
     ("coupler", AssetRole::Io),
+    ("scada", AssetRole::Scada),
+    ("historian", AssetRole::Scada),
     ("hmi", AssetRole::Hmi),
     ("panel", AssetRole::Hmi),
     ("plc", AssetRole::Plc),
@@ -129,8 +133,8 @@ pub fn isa95_level(role: AssetRole, behind_gateway: bool) -> Option<u8> {
     match role {
         AssetRole::Meter | AssetRole::Drive | AssetRole::Io => Some(0),
         AssetRole::Plc | AssetRole::Gateway => Some(1),
-        AssetRole::Hmi | AssetRole::Scada => Some(2),
-        AssetRole::OpcUaServer | AssetRole::Unknown => None,
+        AssetRole::Hmi | AssetRole::Scada | AssetRole::OpcUaServer => Some(2),
+        AssetRole::Unknown => None,
     }
 }
 
@@ -189,6 +193,66 @@ pub fn classify_sub_device(unit: &ModbusUnit) -> (RoleAssessment, Identity) {
         (role, rule)
     } else {
         (AssetRole::Unknown, "role.unknown")
+    };
+    (
+        RoleAssessment {
+            role,
+            basis: vec![rule.to_owned()],
+        },
+        identity,
+    )
+}
+
+/// Classifies a host that speaks only OPC UA, from its BuildInfo and
+/// application description.
+pub fn classify_opcua_host(services: &[OpcUaService]) -> (RoleAssessment, Identity) {
+    let mut identity = Identity::default();
+    for service in services {
+        if let Some(build) = service.session.as_ref().and_then(|s| s.build_info.as_ref()) {
+            for (field, name, value) in [
+                (&mut identity.vendor, "vendor", &build.manufacturer_name),
+                (&mut identity.product, "product", &build.product_name),
+                (&mut identity.revision, "revision", &build.software_version),
+            ] {
+                if field.is_none() && !value.trim().is_empty() {
+                    *field = Some(value.trim().to_owned());
+                    identity
+                        .sources
+                        .insert(name.to_owned(), "opcua.build-info".to_owned());
+                }
+            }
+        }
+        if identity.application_name.is_none()
+            && let Some(application) = service.applications.first()
+            && !application.application_name.is_empty()
+        {
+            identity.application_name = Some(application.application_name.clone());
+            identity.sources.insert(
+                "application_name".to_owned(),
+                "opcua.find-servers".to_owned(),
+            );
+        }
+    }
+    let mut words: Vec<String> = [&identity.product, &identity.application_name]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    words.extend(
+        services
+            .iter()
+            .flat_map(|s| &s.applications)
+            .map(|a| a.product_uri.clone()),
+    );
+    let text = words.join(" ").to_lowercase();
+    let keyword = KEYWORDS
+        .iter()
+        .filter(|(_, role)| matches!(role, AssetRole::Scada | AssetRole::Hmi | AssetRole::Plc))
+        .find(|(keyword, _)| text.contains(keyword))
+        .map(|(_, role)| *role);
+    let (role, rule) = match keyword {
+        Some(role) => (role, "role.opcua.keyword"),
+        None => (AssetRole::OpcUaServer, "role.opcua.server"),
     };
     (
         RoleAssessment {

@@ -352,7 +352,8 @@ pub struct ModbusService {
     /// Units that answered as devices (never units that answered 0x0A/0x0B).
     #[serde(default)]
     pub units: Vec<ModbusUnit>,
-    /// Whether the service behaves as a gateway (0x0A/0x0B exceptions seen).
+    /// Whether the service behaves as a gateway: 0x0A/0x0B exceptions seen, or
+    /// devices with different identities answered at different unit ids.
     #[serde(default)]
     pub gateway: bool,
     /// Whether the device answered every probed unit id identically and was

@@ -140,6 +140,12 @@ pub async fn identify_port(
                     duplicates.push(unit_id);
                     continue;
                 }
+                // Silent where the first unit answered: nothing here, and no
+                // point in waiting for the same silence again.
+                Outcome::Nothing(FunctionOutcome::NoResponse) => {
+                    silent += 1;
+                    continue;
+                }
                 Outcome::Answer(_) | Outcome::Nothing(_) => {}
             }
         }
@@ -154,7 +160,24 @@ pub async fn identify_port(
             UnitProbe::Silent => silent += 1,
         }
     }
-    findings.service.gateway = !findings.service.gateway_absent_unit_ids.is_empty();
+    let silent_gateway =
+        findings.service.gateway_absent_unit_ids.is_empty() && distinct_devices(&present);
+    if silent_gateway && matches!(policy, UnitIdPolicy::Auto) {
+        // Sweeping a gateway that stays silent for absent unit ids costs one
+        // timeout per id: only on request.
+        findings.diagnostics.push(PortDiagnostic {
+            kind: DiagnosticKind::Other,
+            message: format!(
+                "{}: different devices answer at different unit ids but absent ids get no \
+                 gateway exception: a gateway that stays silent; use --unit-ids all to sweep \
+                 1-247 (each silent id costs one timeout)",
+                connection.address()
+            ),
+            raw_hex: None,
+        });
+    }
+    findings.service.gateway =
+        !findings.service.gateway_absent_unit_ids.is_empty() || silent_gateway;
     findings.speaks_modbus = !present.is_empty() || findings.service.gateway;
     if !findings.service.gateway && !duplicates.is_empty() {
         findings.service.answers_every_unit_id =
@@ -169,6 +192,22 @@ pub async fn identify_port(
     }
     findings.requests = connection.requests_sent();
     findings
+}
+
+/// Whether units at different ids identified themselves differently: a gateway
+/// that ignores absent unit ids instead of answering 0x0A/0x0B.
+fn distinct_devices(present: &[ModbusUnit]) -> bool {
+    let identities: Vec<_> = present
+        .iter()
+        .filter(|unit| unit.device_identification.is_some() || unit.server_id.is_some())
+        .map(|unit| {
+            (
+                unit.device_identification.as_ref().map(|d| &d.objects),
+                unit.server_id.as_ref().map(|s| &s.hex),
+            )
+        })
+        .collect();
+    identities.iter().any(|identity| *identity != identities[0])
 }
 
 /// What one exchange says about a function code, and whether it was a gateway exception.
@@ -371,14 +410,27 @@ async fn probe_unit(
         }
     }
 
-    let answered = unit
-        .functions
-        .values()
-        .any(|outcome| *outcome != FunctionOutcome::NoResponse);
+    // "Server device failure" to everything is how some gateways and servers
+    // (pymodbus) say there is no device at this unit id.
+    let answered = unit.functions.values().any(|outcome| {
+        !matches!(
+            outcome,
+            FunctionOutcome::NoResponse | FunctionOutcome::Exception { code: 0x04 }
+        )
+    });
     if answered {
         UnitProbe::Present(unit, fingerprint)
     } else {
         UnitProbe::Silent
+    }
+}
+
+/// The stream read code whose category holds `object_id`.
+fn category_of(object_id: u8) -> DeviceIdReadCode {
+    match object_id {
+        0x00..=0x02 => DeviceIdReadCode::Basic,
+        0x03..=0x7F => DeviceIdReadCode::Regular,
+        _ => DeviceIdReadCode::Extended,
     }
 }
 
@@ -407,6 +459,13 @@ async fn read_all_objects(
             objects.insert(*id, value.clone());
         }
         let next = if response.more_follows {
+            // Some devices answer a basic request with every object and point
+            // "more follows" past 0x02; asking on in the basic category would
+            // restart at object 0, so continue in the category of that object.
+            let needed = category_of(response.next_object_id);
+            if needed.to_byte() > current_code.to_byte() {
+                current_code = needed;
+            }
             Some((current_code, response.next_object_id))
         } else if current_code != read_code {
             // Continue after the basic objects (0x00–0x02) already read.
