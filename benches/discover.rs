@@ -157,6 +157,11 @@ async fn connect_scan(targets: &[SocketAddr], rate: u32) -> Duration {
 async fn identification_scan(hosts: Vec<ScanHost>, host_rate: u32) -> (Duration, usize, u64) {
     let config = DiscoverConfig {
         modbus_ports: vec![502],
+        opcua_ports: vec![4840],
+        opcua: i4gauge::discover::opcua::OpcUaProbeConfig {
+            timeout: Duration::from_millis(500),
+            credentials: None,
+        },
         rate: 1000,
         host_rate,
         timeout: Duration::from_secs(2),

@@ -33,6 +33,11 @@ async fn start_spread(spec: &PlantSpec, first: [u8; 4]) -> RunningPlant {
 fn config(host_rate: u32) -> DiscoverConfig {
     DiscoverConfig {
         modbus_ports: vec![502],
+        opcua_ports: vec![4840],
+        opcua: i4gauge::discover::opcua::OpcUaProbeConfig {
+            timeout: Duration::from_millis(500),
+            credentials: None,
+        },
         rate: 1000,
         host_rate,
         timeout: Duration::from_millis(500),
@@ -598,5 +603,198 @@ mod quirks {
             "{:#?}",
             evidence.diagnostics
         );
+    }
+}
+
+/// OPC UA discovery of the simulated servers: endpoints, certificates, findings,
+/// and a session only where anonymous access or credentials allow it.
+mod opcua {
+    use std::{sync::Arc, time::Duration};
+
+    use i4gauge::{
+        discover::{
+            opcua::{OpcUaCredentials, OpcUaProbeConfig},
+            scan::{NoProgress, discover},
+            targets::ScanHost,
+        },
+        evidence::{AssetId, AssetRole, Evidence, Severity},
+        sim::{ManifestDevice, PlantSpec, RunningPlant},
+    };
+    use tokio_util::sync::CancellationToken;
+
+    use super::{config, start_spread};
+    use crate::util::opcua;
+
+    async fn scan_all(plant: &RunningPlant, credentials: Option<OpcUaCredentials>) -> Evidence {
+        let hosts = plant
+            .manifest()
+            .devices
+            .iter()
+            .map(|device| ScanHost {
+                address: device.address().ip(),
+                hostname: Some(device.name().to_owned()),
+                ports: Some(vec![device.address().port()]),
+            })
+            .collect();
+        let mut config = config(500);
+        config.opcua = OpcUaProbeConfig {
+            timeout: Duration::from_secs(5),
+            credentials,
+        };
+        discover(
+            hosts,
+            &config,
+            Arc::new(NoProgress),
+            CancellationToken::new(),
+        )
+        .await
+    }
+
+    fn ids(findings: &[i4gauge::evidence::SecurityFinding]) -> Vec<&str> {
+        findings.iter().map(|f| f.id.as_str()).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_open_scada_is_read_anonymously_and_flagged() {
+        let plant = start_spread(&PlantSpec::builtin_default(), [127, 0, 16, 1]).await;
+        let evidence = scan_all(&plant, None).await;
+        let manifest = opcua(plant.manifest(), "scada");
+        let asset = evidence
+            .asset(&AssetId::host(manifest.address.ip()))
+            .expect("SCADA found");
+        assert_eq!(asset.role.role, AssetRole::Scada);
+        assert!(
+            asset.modbus.is_empty(),
+            "an OPC UA server is not reported as Modbus"
+        );
+        let service = &asset.opcua[0];
+        assert_eq!(
+            service.applications[0].application_uri,
+            manifest.application_uri
+        );
+        assert_eq!(service.endpoints.len(), 1);
+        assert_eq!(service.endpoints[0].security_mode, "None");
+        assert_eq!(service.endpoints[0].user_token_types, vec!["anonymous"]);
+        let certificate = service.endpoints[0]
+            .certificate
+            .as_ref()
+            .expect("certificate facts");
+        assert!(certificate.self_signed);
+        assert_eq!(certificate.key_bits, Some(2048));
+        assert!(
+            certificate.signature_algorithm.contains("sha256"),
+            "{}",
+            certificate.signature_algorithm
+        );
+        let session = service
+            .session
+            .as_ref()
+            .expect("anonymous None allows a session");
+        assert_eq!(session.login, "anonymous");
+        assert_eq!(session.server_state.as_deref(), Some("Running"));
+        let build = session.build_info.as_ref().unwrap();
+        assert_eq!(
+            build.manufacturer_name,
+            manifest.build_info.manufacturer_name
+        );
+        assert_eq!(build.software_version, manifest.build_info.software_version);
+        assert!(session.namespaces.contains(&manifest.namespaces[0]));
+        assert!(session.operation_limits.contains_key("MaxNodesPerRead"));
+        let findings = ids(&service.security_findings);
+        assert!(
+            findings.contains(&"opcua.security-mode-none"),
+            "{findings:?}"
+        );
+        assert!(findings.contains(&"opcua.anonymous-access"), "{findings:?}");
+        assert!(
+            service
+                .security_findings
+                .iter()
+                .any(|f| f.severity == Severity::High)
+        );
+        assert_eq!(asset.identity.vendor.as_deref(), Some("Steppe Controls"));
+        plant.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_secured_line_controller_gets_no_session_without_credentials() {
+        let plant = start_spread(&PlantSpec::builtin_default(), [127, 0, 17, 1]).await;
+        let evidence = scan_all(&plant, None).await;
+        let manifest = opcua(plant.manifest(), "line-controller");
+        let asset = evidence
+            .asset(&AssetId::host(manifest.address.ip()))
+            .unwrap();
+        let service = &asset.opcua[0];
+        let mut modes: Vec<&str> = service
+            .endpoints
+            .iter()
+            .map(|e| e.security_mode.as_str())
+            .collect();
+        modes.sort();
+        assert_eq!(modes, vec!["Sign", "SignAndEncrypt"]);
+        assert!(
+            service
+                .endpoints
+                .iter()
+                .all(|e| e.security_policy_uri.ends_with("#Basic256Sha256"))
+        );
+        assert!(
+            service.session.is_none(),
+            "no anonymous access, no credentials: no session"
+        );
+        let findings = ids(&service.security_findings);
+        assert!(
+            !findings.contains(&"opcua.security-mode-none"),
+            "{findings:?}"
+        );
+        assert!(
+            !findings.contains(&"opcua.anonymous-access"),
+            "{findings:?}"
+        );
+        // Every simulated device was found, and nothing else.
+        let hosts = evidence
+            .assets
+            .iter()
+            .filter(|a| a.attachment == i4gauge::evidence::Attachment::Network)
+            .count();
+        assert_eq!(hosts, plant.manifest().devices.len());
+        plant.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_credentials_the_companion_specs_are_recognised() {
+        let plant = start_spread(&PlantSpec::builtin_default(), [127, 0, 18, 1]).await;
+        let credentials = OpcUaCredentials {
+            user: "operator".into(),
+            password: "operator-sim".into(),
+        };
+        let evidence = scan_all(&plant, Some(credentials)).await;
+        let manifest = opcua(plant.manifest(), "line-controller");
+        let asset = evidence
+            .asset(&AssetId::host(manifest.address.ip()))
+            .unwrap();
+        let service = &asset.opcua[0];
+        let session = service
+            .session
+            .as_ref()
+            .unwrap_or_else(|| panic!("credentials open a session: {:#?}", evidence.diagnostics));
+        assert_eq!(session.login, "username");
+        let names: Vec<&str> = service
+            .companion_specs
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["DI", "Machinery"]);
+        assert_eq!(
+            asset.identity.product.as_deref(),
+            Some("AltynLine Controller")
+        );
+        // The SCADA server still gets its anonymous session; the credentials are
+        // only used where anonymous access is not offered.
+        let scada = opcua(plant.manifest(), "scada");
+        let scada = evidence.asset(&AssetId::host(scada.address.ip())).unwrap();
+        assert_eq!(scada.opcua[0].session.as_ref().unwrap().login, "anonymous");
+        let _ = ManifestDevice::name;
+        plant.shutdown().await;
     }
 }

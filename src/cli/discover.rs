@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::Outcome;
 use crate::{
     discover::{
-        scan::{DiscoverConfig, ProgressSink, discover, probes},
+        opcua::{OpcUaCredentials, OpcUaProbeConfig},
+        scan::{DiscoverConfig, ProgressSink, discover, ports_of, probes},
         targets::{self, ScanHost},
     },
     evidence::{Evidence, ScanStatus, Scope, UnitIdPolicy},
@@ -62,6 +63,21 @@ pub struct DiscoverArgs {
     /// Modbus TCP ports, e.g. 502,5020 or 1502-1510 (HOST:PORT targets override).
     #[arg(long, value_name = "LIST", default_value = "502", value_parser = parse_ports)]
     modbus_ports: PortList,
+    /// OPC UA ports, e.g. 4840,4841 (HOST:PORT targets override: an explicit port
+    /// gets Modbus first, then OPC UA).
+    #[arg(long, value_name = "LIST", default_value = "4840", value_parser = parse_ports)]
+    opcua_ports: PortList,
+    /// OPC UA user name for a session where anonymous login is not offered.
+    #[arg(long, value_name = "USER", requires = "opcua_password")]
+    opcua_user: Option<String>,
+    /// OPC UA password (better: the I4GAUGE_OPCUA_PASSWORD environment variable).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "I4GAUGE_OPCUA_PASSWORD",
+        hide_env_values = true
+    )]
+    opcua_password: Option<String>,
     /// Global cap on new connections per second.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     rate: u32,
@@ -206,6 +222,17 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
         let config = DiscoverConfig {
             modbus_ports: args.modbus_ports.0.clone(),
+            opcua_ports: args.opcua_ports.0.clone(),
+            opcua: OpcUaProbeConfig {
+                timeout: args.timeout,
+                credentials: match (&args.opcua_user, &args.opcua_password) {
+                    (Some(user), Some(password)) => Some(OpcUaCredentials {
+                        user: user.clone(),
+                        password: password.clone(),
+                    }),
+                    _ => None,
+                },
+            },
             rate: args.rate,
             host_rate: args.host_rate,
             timeout: args.timeout,
@@ -266,12 +293,8 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
 fn print_plan(hosts: &[ScanHost], config: &DiscoverConfig, json: bool) -> anyhow::Result<()> {
     let probe_list = probes(hosts, config);
     let requests_per_port = worst_case_requests_per_port(&config.unit_ids);
-    let per_host_requests = |host: &ScanHost| {
-        host.ports
-            .as_ref()
-            .map_or(config.modbus_ports.len(), Vec::len) as u64
-            * requests_per_port
-    };
+    let per_host_requests =
+        |host: &ScanHost| ports_of(host, config).len() as u64 * requests_per_port;
     // Worst case: every request times out; hosts run in parallel batches.
     let per_request = config
         .timeout
@@ -291,6 +314,7 @@ fn print_plan(hosts: &[ScanHost], config: &DiscoverConfig, json: bool) -> anyhow
         let plan = serde_json::json!({
             "hosts": hosts.iter().map(|h| h.address.to_string()).collect::<Vec<_>>(),
             "modbus_ports": config.modbus_ports,
+            "opcua_ports": config.opcua_ports,
             "probes": probe_list.iter().map(|(_, a)| a.to_string()).collect::<Vec<_>>(),
             "function_codes": crate::discover::modbus::frame::ALLOWED_FUNCTION_CODES,
             "worst_case_requests_per_port": requests_per_port,
@@ -304,19 +328,29 @@ fn print_plan(hosts: &[ScanHost], config: &DiscoverConfig, json: bool) -> anyhow
     println!("Plan (dry run: nothing is sent)");
     println!("  hosts:       {}", hosts.len());
     for host in hosts.iter().take(20) {
-        let ports = host.ports.as_ref().unwrap_or(&config.modbus_ports);
-        println!("    {} ports {:?}", host.address, ports);
+        println!("    {} ports {:?}", host.address, ports_of(host, config));
     }
     if hosts.len() > 20 {
         println!("    … and {} more", hosts.len() - 20);
     }
     println!("  probes:      {} host:port connections", probe_list.len());
     println!(
-        "  per port:    FC 43/14, FC 17, then FC 3/4/1/2 at address 0 per unit id; unit ids {}",
+        "  Modbus:      ports {:?}; FC 43/14, FC 17, then FC 3/4/1/2 at address 0 per unit id; unit ids {}",
+        config.modbus_ports,
         match &config.unit_ids {
             UnitIdPolicy::Auto => "255, 0, 1 (1-247 behind gateways)".to_owned(),
             UnitIdPolicy::All => "0, 255 and 1-247".to_owned(),
             UnitIdPolicy::List(ids) => format!("{ids:?}"),
+        }
+    );
+    println!(
+        "  OPC UA:      ports {:?}; FindServers, GetEndpoints; a session (one Read, then close) only \
+         for anonymous SecurityPolicy None{}",
+        config.opcua_ports,
+        if config.opcua.credentials.is_some() {
+            " or with the given user"
+        } else {
+            ""
         }
     );
     println!(

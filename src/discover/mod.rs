@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod modbus;
+pub mod opcua;
 pub mod pacing;
 pub mod scan;
 pub mod targets;

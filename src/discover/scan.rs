@@ -25,6 +25,7 @@ use super::{
         connection::ModbusConnection,
         identify::{PortFindings, identify_port},
     },
+    opcua::{CompanionSpecTable, OpcUaFindings, OpcUaProbeConfig, probe_opcua},
     pacing::Pacer,
     targets::ScanHost,
 };
@@ -38,6 +39,10 @@ use crate::evidence::{
 pub struct DiscoverConfig {
     /// Modbus TCP ports probed on every host without explicit ports.
     pub modbus_ports: Vec<u16>,
+    /// OPC UA ports probed on every host without explicit ports.
+    pub opcua_ports: Vec<u16>,
+    /// How OPC UA servers are probed.
+    pub opcua: OpcUaProbeConfig,
     /// Global cap on new connections per second.
     pub rate: u32,
     /// Cap on requests per second per host.
@@ -72,21 +77,52 @@ impl ProgressSink for NoProgress {
     fn probe_finished(&self, _target: SocketAddr, _found: bool) {}
 }
 
+/// The ports probed on `host`: its explicit ports, or the Modbus and OPC UA lists.
+pub fn ports_of(host: &ScanHost, config: &DiscoverConfig) -> Vec<u16> {
+    match &host.ports {
+        Some(ports) => ports.clone(),
+        None => {
+            let mut ports: Vec<u16> = config
+                .modbus_ports
+                .iter()
+                .chain(&config.opcua_ports)
+                .copied()
+                .collect();
+            ports.sort_unstable();
+            ports.dedup();
+            ports
+        }
+    }
+}
+
 /// The host × port probes a scan of `hosts` will make, in order.
 pub fn probes(hosts: &[ScanHost], config: &DiscoverConfig) -> Vec<(usize, SocketAddr)> {
     let mut probes = Vec::new();
     for (index, host) in hosts.iter().enumerate() {
-        let ports = host.ports.as_deref().unwrap_or(&config.modbus_ports);
-        for &port in ports {
+        for port in ports_of(host, config) {
             probes.push((index, SocketAddr::new(host.address, port)));
         }
     }
     probes
 }
 
+/// Which protocols to try on a port: a port in only one list gets that
+/// protocol; any other port (e.g. an explicit `HOST:PORT`) gets Modbus first,
+/// then OPC UA if it did not speak Modbus.
+fn protocols_for(port: u16, config: &DiscoverConfig) -> (bool, bool) {
+    let modbus = config.modbus_ports.contains(&port);
+    let opcua = config.opcua_ports.contains(&port);
+    match (modbus, opcua) {
+        (true, false) => (true, false),
+        (false, true) => (false, true),
+        _ => (true, true),
+    }
+}
+
 struct HostResult {
     host: ScanHost,
     ports: Vec<PortFindings>,
+    opcua: Vec<OpcUaFindings>,
     unfinished: u64,
 }
 
@@ -104,6 +140,9 @@ pub async fn discover(
     let connect_pacer = Arc::new(Pacer::per_second(config.rate));
     let parallel = Arc::new(Semaphore::new(config.parallel_hosts.max(1)));
     let deadline_hit = Arc::new(AtomicBool::new(false));
+    let companion_specs = Arc::new(CompanionSpecTable::builtin());
+    // The OPC UA client's own certificate lives here for the scan, then is removed.
+    let client_pki = super::opcua::ClientPki::new().ok().map(Arc::new);
     let unfinished_total = Arc::new(AtomicU64::new(0));
 
     let scan_cancel = cancel.child_token();
@@ -119,10 +158,9 @@ pub async fn discover(
 
     let mut tasks = Vec::new();
     for host in hosts {
-        let ports: Vec<u16> = host
-            .ports
-            .clone()
-            .unwrap_or_else(|| config.modbus_ports.clone());
+        let ports = ports_of(&host, config);
+        let companion_specs = companion_specs.clone();
+        let client_pki = client_pki.clone();
         let connect_pacer = connect_pacer.clone();
         let parallel = parallel.clone();
         let cancel = scan_cancel.clone();
@@ -133,6 +171,7 @@ pub async fn discover(
             let mut result = HostResult {
                 host,
                 ports: Vec::new(),
+                opcua: Vec::new(),
                 unfinished: 0,
             };
             let _permit = tokio::select! {
@@ -151,21 +190,55 @@ pub async fn discover(
                     _ = connect_pacer.wait() => {}
                     _ = cancel.cancelled() => { result.unfinished += 1; continue; }
                 }
-                let connected = tokio::select! {
-                    connected = ModbusConnection::connect(address, config.timeout, host_pacer.clone()) => connected,
-                    _ = cancel.cancelled() => { result.unfinished += 1; continue; }
-                };
-                let Ok(mut connection) = connected else {
-                    // Closed or filtered: nothing there, nothing to report.
-                    progress.probe_finished(address, false);
-                    continue;
-                };
-                let findings = identify_port(&mut connection, &config.unit_ids, &cancel).await;
-                if findings.interrupted {
-                    result.unfinished += 1;
+                let (try_modbus, try_opcua) = protocols_for(port, &config);
+                let mut found = false;
+                let mut not_modbus: Option<PortFindings> = None;
+                if try_modbus {
+                    let connected = tokio::select! {
+                        connected = ModbusConnection::connect(address, config.timeout, host_pacer.clone()) => connected,
+                        _ = cancel.cancelled() => { result.unfinished += 1; continue; }
+                    };
+                    match connected {
+                        Ok(mut connection) => {
+                            let findings =
+                                identify_port(&mut connection, &config.unit_ids, &cancel).await;
+                            if findings.interrupted {
+                                result.unfinished += 1;
+                            }
+                            found = findings.speaks_modbus;
+                            // What a port that is not Modbus answered matters only
+                            // if OPC UA does not answer there either.
+                            if found || !try_opcua {
+                                result.ports.push(findings);
+                            } else {
+                                not_modbus = Some(findings);
+                            }
+                        }
+                        // Closed or filtered: nothing there, nothing to report.
+                        Err(_) => {
+                            progress.probe_finished(address, false);
+                            continue;
+                        }
+                    }
                 }
-                progress.probe_finished(address, findings.speaks_modbus);
-                result.ports.push(findings);
+                if try_opcua && !found {
+                    let Some(pki) = &client_pki else { continue };
+                    host_pacer.wait().await;
+                    let probe = async {
+                        let pki_dir = pki.path().await;
+                        probe_opcua(address, &config.opcua, pki_dir, &companion_specs).await
+                    };
+                    let findings = tokio::select! {
+                        findings = probe => findings,
+                        _ = cancel.cancelled() => { result.unfinished += 1; continue; }
+                    };
+                    found = findings.service.is_some();
+                    if !found && let Some(modbus_findings) = not_modbus.take() {
+                        result.ports.push(modbus_findings);
+                    }
+                    result.opcua.push(findings);
+                }
+                progress.probe_finished(address, found);
             }
             unfinished_total.fetch_add(result.unfinished, Ordering::SeqCst);
             result
@@ -201,7 +274,7 @@ pub async fn discover(
         status,
         parameters: ScanParameters {
             modbus_ports: config.modbus_ports.clone(),
-            opcua_ports: Vec::new(),
+            opcua_ports: config.opcua_ports.clone(),
             rate: config.rate,
             host_rate: config.host_rate,
             max_in_flight_per_host: 1,
@@ -240,17 +313,42 @@ fn add_host(evidence: &mut Evidence, run_id: &str, result: HostResult) {
             });
         }
     }
+    for findings in &result.opcua {
+        let port = findings.service.as_ref().map(|s| s.port);
+        for diagnostic in &findings.diagnostics {
+            evidence.diagnostics.push(Diagnostic {
+                run: run_id.to_owned(),
+                target: match port {
+                    Some(port) => SocketAddr::new(address, port).to_string(),
+                    None => address.to_string(),
+                },
+                protocol: Some(Protocol::Opcua),
+                kind: diagnostic.kind,
+                message: diagnostic.message.clone(),
+                raw_hex: diagnostic.raw_hex.clone(),
+            });
+        }
+    }
     let services: Vec<_> = result
         .ports
         .iter()
         .filter(|f| f.speaks_modbus)
         .map(|f| f.service.clone())
         .collect();
-    if services.is_empty() {
+    let opcua_services: Vec<_> = result
+        .opcua
+        .iter()
+        .filter_map(|f| f.service.clone())
+        .collect();
+    if services.is_empty() && opcua_services.is_empty() {
         return;
     }
     let host_id = AssetId::host(address);
-    let (role, identity) = classify::classify_host(&services);
+    let (role, identity) = if services.is_empty() {
+        classify::classify_opcua_host(&opcua_services)
+    } else {
+        classify::classify_host(&services)
+    };
     let level = classify::isa95_level(role.role, false);
     evidence.assets.push(Asset {
         id: host_id.clone(),
@@ -261,7 +359,7 @@ fn add_host(evidence: &mut Evidence, run_id: &str, result: HostResult) {
         isa95_level: level,
         identity,
         modbus: services,
-        opcua: Vec::new(),
+        opcua: opcua_services,
         seen_in_runs: vec![run_id.to_owned()],
     });
     for findings in result.ports.iter().filter(|f| f.speaks_modbus) {

@@ -157,6 +157,7 @@ pub async fn start(
         builder = builder.default_endpoint(format!("{}-{}", first.policy, first.mode));
     }
 
+    create_certificate(spec, address, pki_dir)?;
     let (server, handle) = builder.build()?;
     populate(spec, &handle)?;
 
@@ -174,6 +175,39 @@ pub async fn start(
     });
     let _ = ready_rx.await;
     Ok((handle, join))
+}
+
+/// Creates the server's certificate with the address it actually listens on
+/// among its subject alternative names, so clients that check host names accept
+/// it. An existing certificate (a kept `--pki-dir`) is reused.
+fn create_certificate(
+    spec: &OpcUaServerSpec,
+    address: SocketAddr,
+    pki_dir: &Path,
+) -> Result<(), String> {
+    let store = opcua::crypto::CertificateStore::new(pki_dir);
+    if store.own_certificate_path().exists() && store.own_private_key_path().exists() {
+        return Ok(());
+    }
+    let data = opcua::crypto::X509Data {
+        key_size: 2048,
+        common_name: spec.application_name.clone(),
+        organization: spec.manufacturer_name.clone(),
+        organizational_unit: "i4gauge simulated plant".to_owned(),
+        country: "KZ".to_owned(),
+        state: String::new(),
+        alt_host_names: opcua::crypto::X509Data::alt_host_names(
+            &spec.application_uri,
+            Some(vec![address.ip().to_string()]),
+            true,
+            false,
+            false,
+        ),
+        certificate_duration_days: 365,
+    };
+    store
+        .create_and_store_application_instance_cert(&data, false)
+        .map(|_| ())
 }
 
 fn companion_manager_name(namespace: &str) -> String {

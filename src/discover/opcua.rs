@@ -1,0 +1,826 @@
+//! OPC UA discovery of one port: FindServers, GetEndpoints with the server
+//! certificate's facts, and — only where allowed — one session that reads the
+//! server's identity and capabilities in a single batched Read, then closes.
+//!
+//! [`probe_opcua`] never writes, calls methods or subscribes. Every network step
+//! is wrapped in an explicit timeout (async-opcua's own request timeout does not
+//! cover connect and handshake). [`security_findings`] and
+//! [`CompanionSpecTable`] are pure and turn what was read into evidence.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use chrono::{DateTime, Utc};
+use opcua::{
+    client::{ClientBuilder, IdentityToken},
+    crypto::SecurityPolicy,
+    types::{
+        ApplicationType, AttributeId, DataValue, EndpointDescription, MessageSecurityMode,
+        ReadValueId, TimestampsToReturn, UserTokenType, VariableId, Variant,
+    },
+};
+use serde::Deserialize;
+
+use super::modbus::identify::PortDiagnostic;
+use crate::evidence::{
+    CertificateFacts, CompanionSpec, DiagnosticKind, OpcUaApplication, OpcUaBuildInfo,
+    OpcUaEndpoint, OpcUaService, OpcUaSessionFacts, SecurityFinding, Severity,
+};
+
+const COMPANION_SPECS_TOML: &str = include_str!("../../data/opcua-companion-specs.toml");
+
+/// Credentials for a session when anonymous login is not offered.
+#[derive(Debug, Clone)]
+pub struct OpcUaCredentials {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// How to probe OPC UA ports.
+#[derive(Debug, Clone)]
+pub struct OpcUaProbeConfig {
+    /// Timeout of each step (connect, request, session activation).
+    pub timeout: Duration,
+    /// Credentials, if the user gave them.
+    pub credentials: Option<OpcUaCredentials>,
+}
+
+/// The companion specifications known by namespace URI (`data/opcua-companion-specs.toml`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CompanionSpecTable {
+    #[serde(rename = "spec")]
+    specs: Vec<CompanionSpecEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CompanionSpecEntry {
+    uri: String,
+    name: String,
+    #[allow(
+        dead_code,
+        reason = "documentation in the data file, shown by reports later"
+    )]
+    scope: String,
+}
+
+fn normalize_uri(uri: &str) -> String {
+    uri.trim().trim_end_matches('/').to_lowercase()
+}
+
+impl CompanionSpecTable {
+    /// The built-in table.
+    pub fn builtin() -> CompanionSpecTable {
+        toml::from_str(COMPANION_SPECS_TOML).expect("the companion spec table is valid (tested)")
+    }
+
+    /// The companion specs among `namespaces`, in NamespaceArray order.
+    pub fn recognise(&self, namespaces: &[String]) -> Vec<CompanionSpec> {
+        namespaces
+            .iter()
+            .filter_map(|namespace| {
+                let key = normalize_uri(namespace);
+                self.specs
+                    .iter()
+                    .find(|spec| normalize_uri(&spec.uri) == key)
+                    .map(|spec| CompanionSpec {
+                        namespace_uri: namespace.clone(),
+                        name: spec.name.clone(),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// What a probe of one OPC UA port produced.
+#[derive(Debug, Clone)]
+pub struct OpcUaFindings {
+    /// The service, if the port speaks OPC UA.
+    pub service: Option<OpcUaService>,
+    /// Problems met.
+    pub diagnostics: Vec<PortDiagnostic>,
+}
+
+fn diagnostic(kind: DiagnosticKind, message: String) -> PortDiagnostic {
+    PortDiagnostic {
+        kind,
+        message,
+        raw_hex: None,
+    }
+}
+
+fn mode_name(mode: MessageSecurityMode) -> &'static str {
+    match mode {
+        MessageSecurityMode::None => "None",
+        MessageSecurityMode::Sign => "Sign",
+        MessageSecurityMode::SignAndEncrypt => "SignAndEncrypt",
+        MessageSecurityMode::Invalid => "Invalid",
+    }
+}
+
+fn token_name(token: UserTokenType) -> &'static str {
+    match token {
+        UserTokenType::Anonymous => "anonymous",
+        UserTokenType::UserName => "username",
+        UserTokenType::Certificate => "certificate",
+        UserTokenType::IssuedToken => "issued-token",
+    }
+}
+
+fn application_type_name(application_type: ApplicationType) -> &'static str {
+    match application_type {
+        ApplicationType::Server => "server",
+        ApplicationType::Client => "client",
+        ApplicationType::ClientAndServer => "client-and-server",
+        ApplicationType::DiscoveryServer => "discovery-server",
+    }
+}
+
+/// Facts about a DER certificate; `None` if it does not parse.
+pub fn certificate_facts(der: &[u8]) -> Option<CertificateFacts> {
+    use sha1::Digest;
+    use x509_cert::der::Decode;
+
+    let certificate = x509_cert::Certificate::from_der(der).ok()?;
+    let tbs = &certificate.tbs_certificate;
+    let subject = tbs.subject.to_string();
+    let issuer = tbs.issuer.to_string();
+    let signature_oid = certificate.signature_algorithm.oid;
+    let signature_algorithm = const_oid::db::DB
+        .by_oid(&signature_oid)
+        .map(str::to_owned)
+        .unwrap_or_else(|| signature_oid.to_string());
+    let not_before: DateTime<Utc> = tbs.validity.not_before.to_system_time().into();
+    let not_after: DateTime<Utc> = tbs.validity.not_after.to_system_time().into();
+    let key_bits = opcua::crypto::X509::from_der(der)
+        .ok()
+        .and_then(|x509| x509.key_length().ok())
+        .map(|bits| u32::try_from(bits).unwrap_or(u32::MAX));
+    let thumbprint = sha1::Sha1::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(CertificateFacts {
+        self_signed: subject == issuer,
+        subject,
+        issuer,
+        not_before,
+        not_after,
+        key_bits,
+        signature_algorithm,
+        thumbprint,
+    })
+}
+
+/// The security findings of an OPC UA service, judged at `now`.
+pub fn security_findings(endpoints: &[OpcUaEndpoint], now: DateTime<Utc>) -> Vec<SecurityFinding> {
+    let mut findings = Vec::new();
+    let none_endpoints: Vec<&OpcUaEndpoint> = endpoints
+        .iter()
+        .filter(|e| e.security_mode == "None")
+        .collect();
+    let anonymous_on_none = none_endpoints
+        .iter()
+        .any(|e| e.user_token_types.iter().any(|t| t == "anonymous"));
+    if !none_endpoints.is_empty() {
+        findings.push(SecurityFinding {
+            id: "opcua.security-mode-none".to_owned(),
+            severity: if anonymous_on_none {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            detail: format!(
+                "{} endpoint(s) offer SecurityMode None: traffic is neither signed nor encrypted",
+                none_endpoints.len()
+            ),
+        });
+    }
+    if endpoints
+        .iter()
+        .any(|e| e.user_token_types.iter().any(|t| t == "anonymous"))
+    {
+        findings.push(SecurityFinding {
+            id: "opcua.anonymous-access".to_owned(),
+            severity: if anonymous_on_none {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            detail: if anonymous_on_none {
+                "anonymous login is accepted without any message security".to_owned()
+            } else {
+                "anonymous login is accepted".to_owned()
+            },
+        });
+    }
+    let mut deprecated: Vec<&str> = endpoints
+        .iter()
+        .filter_map(|e| e.security_policy_uri.rsplit('#').next())
+        .filter(|policy| matches!(*policy, "Basic128Rsa15" | "Basic256"))
+        .collect();
+    deprecated.sort_unstable();
+    deprecated.dedup();
+    if !deprecated.is_empty() {
+        findings.push(SecurityFinding {
+            id: "opcua.deprecated-policy".to_owned(),
+            severity: Severity::Medium,
+            detail: format!(
+                "deprecated security policies offered: {}",
+                deprecated.join(", ")
+            ),
+        });
+    }
+
+    let mut certificates: Vec<&CertificateFacts> = endpoints
+        .iter()
+        .filter_map(|e| e.certificate.as_ref())
+        .collect();
+    certificates.sort_by(|a, b| a.thumbprint.cmp(&b.thumbprint));
+    certificates.dedup_by(|a, b| a.thumbprint == b.thumbprint);
+    for certificate in certificates {
+        let subject = &certificate.subject;
+        if certificate
+            .signature_algorithm
+            .to_lowercase()
+            .contains("sha1")
+        {
+            findings.push(SecurityFinding {
+                id: "opcua.sha1-signature".to_owned(),
+                severity: Severity::Medium,
+                detail: format!(
+                    "certificate {subject} is signed with {}",
+                    certificate.signature_algorithm
+                ),
+            });
+        }
+        if certificate.not_after < now {
+            findings.push(SecurityFinding {
+                id: "opcua.certificate-expired".to_owned(),
+                severity: Severity::High,
+                detail: format!(
+                    "certificate {subject} expired on {}",
+                    certificate.not_after.date_naive()
+                ),
+            });
+        } else if certificate.not_before > now {
+            findings.push(SecurityFinding {
+                id: "opcua.certificate-not-yet-valid".to_owned(),
+                severity: Severity::Medium,
+                detail: format!(
+                    "certificate {subject} is valid only from {}",
+                    certificate.not_before.date_naive()
+                ),
+            });
+        } else if certificate.not_after - now < chrono::Duration::days(30) {
+            findings.push(SecurityFinding {
+                id: "opcua.certificate-expiring".to_owned(),
+                severity: Severity::Low,
+                detail: format!(
+                    "certificate {subject} expires in {} day(s)",
+                    (certificate.not_after - now).num_days()
+                ),
+            });
+        }
+        if certificate.self_signed {
+            findings.push(SecurityFinding {
+                id: "opcua.self-signed-certificate".to_owned(),
+                severity: Severity::Low,
+                detail: format!("certificate {subject} is self-signed (no CA-managed trust)"),
+            });
+        }
+        if let Some(bits) = certificate.key_bits
+            && bits < 2048
+        {
+            findings.push(SecurityFinding {
+                id: "opcua.short-key".to_owned(),
+                severity: Severity::High,
+                detail: format!("certificate {subject} has a {bits}-bit key (below 2048)"),
+            });
+        }
+    }
+    findings
+}
+
+fn endpoint_facts(endpoint: &EndpointDescription) -> OpcUaEndpoint {
+    let certificate = if endpoint.server_certificate.is_null() {
+        None
+    } else {
+        certificate_facts(endpoint.server_certificate.as_ref())
+    };
+    OpcUaEndpoint {
+        url: endpoint.endpoint_url.as_ref().to_owned(),
+        security_policy_uri: endpoint.security_policy_uri.as_ref().to_owned(),
+        security_mode: mode_name(endpoint.security_mode).to_owned(),
+        user_token_types: endpoint
+            .user_identity_tokens
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|token| token_name(token.token_type).to_owned())
+            .collect(),
+        security_level: endpoint.security_level,
+        certificate,
+    }
+}
+
+/// Probes the OPC UA server at `address`. `pki_dir` holds the client's own
+/// certificate (created on first use), never the current directory.
+pub async fn probe_opcua(
+    address: SocketAddr,
+    config: &OpcUaProbeConfig,
+    pki_dir: &Path,
+    companion_specs: &CompanionSpecTable,
+) -> OpcUaFindings {
+    let mut diagnostics = Vec::new();
+    let url = format!("opc.tcp://{address}/");
+    let client = match client_builder(pki_dir, config.timeout).client() {
+        Ok(client) => client,
+        Err(errors) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Other,
+                format!(
+                    "{address}: cannot set up the OPC UA client: {}",
+                    errors.join("; ")
+                ),
+            ));
+            return OpcUaFindings {
+                service: None,
+                diagnostics,
+            };
+        }
+    };
+
+    let endpoints = match tokio::time::timeout(
+        config.timeout,
+        client.get_server_endpoints_from_url(url.as_str()),
+    )
+    .await
+    {
+        Ok(Ok(endpoints)) => endpoints,
+        Ok(Err(error)) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Refused,
+                format!("{address}: GetEndpoints failed: {error}"),
+            ));
+            return OpcUaFindings {
+                service: None,
+                diagnostics,
+            };
+        }
+        Err(_) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Timeout,
+                format!(
+                    "{address}: no OPC UA answer to GetEndpoints within {:?}",
+                    config.timeout
+                ),
+            ));
+            return OpcUaFindings {
+                service: None,
+                diagnostics,
+            };
+        }
+    };
+
+    let applications = match tokio::time::timeout(
+        config.timeout,
+        client.find_servers(url.as_str(), None, None),
+    )
+    .await
+    {
+        Ok(Ok(applications)) => applications
+            .iter()
+            .map(|application| OpcUaApplication {
+                application_uri: application.application_uri.as_ref().to_owned(),
+                product_uri: application.product_uri.as_ref().to_owned(),
+                application_name: application.application_name.text.as_ref().to_owned(),
+                application_type: application_type_name(application.application_type).to_owned(),
+                discovery_urls: application
+                    .discovery_urls
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|u| u.as_ref().to_owned())
+                    .collect(),
+            })
+            .collect(),
+        Ok(Err(error)) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Other,
+                format!("{address}: FindServers failed: {error}"),
+            ));
+            Vec::new()
+        }
+        Err(_) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Timeout,
+                format!("{address}: FindServers timed out"),
+            ));
+            Vec::new()
+        }
+    };
+
+    let endpoint_facts: Vec<OpcUaEndpoint> = endpoints.iter().map(endpoint_facts).collect();
+    let security_findings = security_findings(&endpoint_facts, Utc::now());
+    let session = read_session_facts(client, &url, &endpoints, config, &mut diagnostics).await;
+    let companion = session
+        .as_ref()
+        .map(|facts| companion_specs.recognise(&facts.namespaces))
+        .unwrap_or_default();
+
+    OpcUaFindings {
+        service: Some(OpcUaService {
+            port: address.port(),
+            discovery_url: url,
+            applications,
+            endpoints: endpoint_facts,
+            session,
+            companion_specs: companion,
+            address_space: None,
+            security_findings,
+        }),
+        diagnostics,
+    }
+}
+
+/// Opens a session only where allowed (anonymous over SecurityPolicy None, or
+/// the user's credentials over the most secure endpoint taking a user name),
+/// reads identity and capabilities in one batch, and closes the session.
+async fn read_session_facts(
+    mut client: opcua::client::Client,
+    url: &str,
+    endpoints: &[EndpointDescription],
+    config: &OpcUaProbeConfig,
+    diagnostics: &mut Vec<PortDiagnostic>,
+) -> Option<OpcUaSessionFacts> {
+    let offers = |endpoint: &EndpointDescription, token: UserTokenType| {
+        endpoint
+            .user_identity_tokens
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|t| t.token_type == token)
+    };
+    let anonymous = endpoints.iter().find(|e| {
+        e.security_mode == MessageSecurityMode::None && offers(e, UserTokenType::Anonymous)
+    });
+    let (endpoint, identity, login) = match (anonymous, &config.credentials) {
+        (Some(endpoint), _) => (endpoint, IdentityToken::Anonymous, "anonymous"),
+        (None, Some(credentials)) => {
+            let endpoint = endpoints
+                .iter()
+                .filter(|e| offers(e, UserTokenType::UserName))
+                .max_by_key(|e| e.security_level)?;
+            (
+                endpoint,
+                IdentityToken::UserName(
+                    credentials.user.clone(),
+                    credentials.password.clone().into(),
+                ),
+                "username",
+            )
+        }
+        (None, None) => return None,
+    };
+    let policy = SecurityPolicy::from_uri(endpoint.security_policy_uri.as_ref());
+    let target = (url, policy.to_str(), endpoint.security_mode);
+    let connected = tokio::time::timeout(
+        config.timeout,
+        client.connect_to_matching_endpoint(target, identity),
+    )
+    .await;
+    let (session, event_loop) = match connected {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(error)) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Refused,
+                format!("{url}: no session ({login}): {error}"),
+            ));
+            return None;
+        }
+        Err(_) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Timeout,
+                format!("{url}: session setup timed out"),
+            ));
+            return None;
+        }
+    };
+    let event_loop = event_loop.spawn();
+    let connected = tokio::time::timeout(config.timeout * 2, session.wait_for_connection())
+        .await
+        .unwrap_or(false);
+    if !connected {
+        diagnostics.push(diagnostic(
+            DiagnosticKind::Refused,
+            format!("{url}: the server did not activate a {login} session"),
+        ));
+        event_loop.abort();
+        return None;
+    }
+
+    let nodes = SESSION_READS
+        .iter()
+        .map(|(_, node)| ReadValueId {
+            node_id: (*node).into(),
+            attribute_id: AttributeId::Value as u32,
+            ..Default::default()
+        })
+        .collect::<Vec<_>>();
+    let values = tokio::time::timeout(
+        config.timeout,
+        session.read(&nodes, TimestampsToReturn::Neither, 0.0),
+    )
+    .await;
+    let _ = tokio::time::timeout(config.timeout, session.disconnect()).await;
+    event_loop.abort();
+    let values = match values {
+        Ok(Ok(values)) => values,
+        Ok(Err(error)) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Other,
+                format!("{url}: Read failed: {error}"),
+            ));
+            return None;
+        }
+        Err(_) => {
+            diagnostics.push(diagnostic(
+                DiagnosticKind::Timeout,
+                format!("{url}: Read timed out"),
+            ));
+            return None;
+        }
+    };
+    Some(session_facts(login, &values))
+}
+
+/// The values read in a session, in this order.
+const SESSION_READS: &[(&str, VariableId)] = &[
+    ("ServerState", VariableId::Server_ServerStatus_State),
+    ("ManufacturerName", VariableId::Server_ServerStatus_BuildInfo_ManufacturerName),
+    ("ProductName", VariableId::Server_ServerStatus_BuildInfo_ProductName),
+    ("ProductUri", VariableId::Server_ServerStatus_BuildInfo_ProductUri),
+    ("SoftwareVersion", VariableId::Server_ServerStatus_BuildInfo_SoftwareVersion),
+    ("BuildNumber", VariableId::Server_ServerStatus_BuildInfo_BuildNumber),
+    ("NamespaceArray", VariableId::Server_NamespaceArray),
+    ("ServerProfileArray", VariableId::Server_ServerCapabilities_ServerProfileArray),
+    ("MaxNodesPerRead", VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerRead),
+    ("MaxNodesPerBrowse", VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse),
+    ("MaxNodesPerWrite", VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerWrite),
+    ("MaxNodesPerMethodCall", VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerMethodCall),
+    (
+        "MaxNodesPerTranslateBrowsePathsToNodeIds",
+        VariableId::Server_ServerCapabilities_OperationLimits_MaxNodesPerTranslateBrowsePathsToNodeIds,
+    ),
+    ("MaxMonitoredItemsPerCall", VariableId::Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall),
+    ("MaxBrowseContinuationPoints", VariableId::Server_ServerCapabilities_MaxBrowseContinuationPoints),
+];
+
+fn text_of(value: &DataValue) -> Option<String> {
+    match value.value.as_ref()? {
+        Variant::String(s) => Some(s.as_ref().to_owned()),
+        Variant::LocalizedText(t) => Some(t.text.as_ref().to_owned()),
+        _ => None,
+    }
+}
+
+fn strings_of(value: &DataValue) -> Vec<String> {
+    match value.value.as_ref() {
+        Some(Variant::Array(array)) => array
+            .values
+            .iter()
+            .filter_map(|v| match v {
+                Variant::String(s) => Some(s.as_ref().to_owned()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn number_of(value: &DataValue) -> Option<u32> {
+    match value.value.as_ref()? {
+        Variant::UInt32(n) => Some(*n),
+        Variant::UInt16(n) => Some(u32::from(*n)),
+        Variant::Int32(n) => u32::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+fn server_state_name(value: &DataValue) -> Option<String> {
+    let state = match value.value.as_ref()? {
+        Variant::Int32(n) => *n,
+        Variant::ExtensionObject(_) => return None,
+        _ => return None,
+    };
+    Some(
+        match state {
+            0 => "Running",
+            1 => "Failed",
+            2 => "NoConfiguration",
+            3 => "Suspended",
+            4 => "Shutdown",
+            5 => "Test",
+            6 => "CommunicationFault",
+            _ => "Unknown",
+        }
+        .to_owned(),
+    )
+}
+
+fn session_facts(login: &str, values: &[DataValue]) -> OpcUaSessionFacts {
+    let value = |name: &str| {
+        SESSION_READS
+            .iter()
+            .position(|(n, _)| *n == name)
+            .and_then(|index| values.get(index))
+    };
+    let text = |name: &str| value(name).and_then(text_of);
+    let build_info = match (text("ManufacturerName"), text("ProductName")) {
+        (None, None) => None,
+        (manufacturer, product) => Some(OpcUaBuildInfo {
+            manufacturer_name: manufacturer.unwrap_or_default(),
+            product_name: product.unwrap_or_default(),
+            product_uri: text("ProductUri").unwrap_or_default(),
+            software_version: text("SoftwareVersion").unwrap_or_default(),
+            build_number: text("BuildNumber").unwrap_or_default(),
+        }),
+    };
+    let operation_limits = SESSION_READS
+        .iter()
+        .filter(|(name, _)| name.starts_with("Max"))
+        .filter_map(|(name, _)| {
+            value(name)
+                .and_then(number_of)
+                .filter(|n| *n > 0)
+                .map(|n| ((*name).to_owned(), n))
+        })
+        .collect();
+    OpcUaSessionFacts {
+        login: login.to_owned(),
+        server_state: value("ServerState").and_then(server_state_name),
+        build_info,
+        namespaces: value("NamespaceArray").map(strings_of).unwrap_or_default(),
+        server_profiles: value("ServerProfileArray")
+            .map(strings_of)
+            .unwrap_or_default(),
+        operation_limits,
+    }
+}
+
+/// The discovery client's own certificate and key, in a temporary directory
+/// removed when the scan ends (never the current directory). The key pair is
+/// made once, before the first probe needs it: concurrent probes creating it
+/// at the same time would mix one probe's certificate with another's key.
+pub struct ClientPki {
+    dir: tempfile::TempDir,
+    ready: tokio::sync::OnceCell<()>,
+}
+
+impl ClientPki {
+    /// A fresh, empty PKI directory.
+    pub fn new() -> std::io::Result<ClientPki> {
+        Ok(ClientPki {
+            dir: tempfile::Builder::new()
+                .prefix("i4gauge-discover-pki-")
+                .tempdir()?,
+            ready: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The directory, with the key pair created.
+    pub async fn path(&self) -> &Path {
+        self.ready
+            .get_or_init(|| async {
+                let dir = self.dir.path().to_owned();
+                // Building a client creates the key pair (CPU-bound RSA key generation).
+                let _ = tokio::task::spawn_blocking(move || {
+                    client_builder(&dir, Duration::from_secs(5)).client()
+                })
+                .await;
+            })
+            .await;
+        self.dir.path()
+    }
+}
+
+fn client_builder(pki_dir: &Path, timeout: Duration) -> ClientBuilder {
+    ClientBuilder::new()
+        .application_name("i4gauge discovery")
+        .application_uri("urn:i4gauge:discovery")
+        .product_uri("urn:i4gauge")
+        .pki_dir(pki_dir)
+        .create_sample_keypair(true)
+        // Discovery reads what a server presents and judges its certificate
+        // itself (findings); it must not refuse to look at a bad one.
+        .trust_server_certs(true)
+        .verify_server_certs(false)
+        .session_retry_limit(0)
+        .request_timeout(timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(policy: &str, mode: &str, tokens: &[&str]) -> OpcUaEndpoint {
+        OpcUaEndpoint {
+            url: "opc.tcp://127.0.0.1:4840/".into(),
+            security_policy_uri: format!("http://opcfoundation.org/UA/SecurityPolicy#{policy}"),
+            security_mode: mode.into(),
+            user_token_types: tokens.iter().map(|t| (*t).to_owned()).collect(),
+            security_level: 0,
+            certificate: None,
+        }
+    }
+
+    fn ids(findings: &[SecurityFinding]) -> Vec<(&str, Severity)> {
+        findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn none_with_anonymous_is_high_and_deprecated_policies_are_named() {
+        let findings = security_findings(
+            &[
+                endpoint("None", "None", &["anonymous"]),
+                endpoint("Basic128Rsa15", "Sign", &["username"]),
+                endpoint("Basic256", "SignAndEncrypt", &["username"]),
+            ],
+            Utc::now(),
+        );
+        assert_eq!(
+            ids(&findings),
+            vec![
+                ("opcua.security-mode-none", Severity::High),
+                ("opcua.anonymous-access", Severity::High),
+                ("opcua.deprecated-policy", Severity::Medium),
+            ]
+        );
+        assert!(findings[2].detail.contains("Basic128Rsa15, Basic256"));
+    }
+
+    #[test]
+    fn a_secured_server_with_user_login_has_no_endpoint_findings() {
+        let findings = security_findings(
+            &[endpoint("Basic256Sha256", "SignAndEncrypt", &["username"])],
+            Utc::now(),
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn certificate_findings_follow_dates_keys_and_signatures() {
+        let now = Utc::now();
+        let mut with_certificate = endpoint("Basic256Sha256", "Sign", &["username"]);
+        with_certificate.certificate = Some(CertificateFacts {
+            subject: "CN=plc".into(),
+            issuer: "CN=plc".into(),
+            self_signed: true,
+            not_before: now - chrono::Duration::days(400),
+            not_after: now - chrono::Duration::days(1),
+            key_bits: Some(1024),
+            signature_algorithm: "sha1WithRSAEncryption".into(),
+            thumbprint: "aa".into(),
+        });
+        let findings = security_findings(&[with_certificate], now);
+        assert_eq!(
+            ids(&findings),
+            vec![
+                ("opcua.sha1-signature", Severity::Medium),
+                ("opcua.certificate-expired", Severity::High),
+                ("opcua.self-signed-certificate", Severity::Low),
+                ("opcua.short-key", Severity::High),
+            ]
+        );
+    }
+
+    #[test]
+    fn companion_specs_match_ignoring_case_and_trailing_slash() {
+        let table = CompanionSpecTable::builtin();
+        let found = table.recognise(&[
+            "http://opcfoundation.org/UA/".into(),
+            "urn:vendor:plant".into(),
+            "http://opcfoundation.org/UA/DI".into(),
+            "http://opcfoundation.org/ua/machinery/".into(),
+            "http://opcfoundation.org/UA/MachineVision".into(),
+        ]);
+        let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["DI", "Machinery", "MachineVision"]);
+        assert_eq!(found[0].namespace_uri, "http://opcfoundation.org/UA/DI");
+    }
+
+    #[test]
+    fn the_companion_table_has_unique_uris() {
+        let table = CompanionSpecTable::builtin();
+        let mut uris: Vec<String> = table.specs.iter().map(|s| normalize_uri(&s.uri)).collect();
+        let count = uris.len();
+        uris.sort();
+        uris.dedup();
+        assert_eq!(uris.len(), count);
+        assert!(count >= 20);
+    }
+}
