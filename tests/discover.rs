@@ -37,6 +37,7 @@ fn config(host_rate: u32) -> DiscoverConfig {
         opcua: i4gauge::discover::opcua::OpcUaProbeConfig {
             timeout: Duration::from_millis(500),
             credentials: None,
+            browse: None,
         },
         rate: 1000,
         host_rate,
@@ -613,7 +614,7 @@ mod opcua {
 
     use i4gauge::{
         discover::{
-            opcua::{OpcUaCredentials, OpcUaProbeConfig},
+            opcua::{OpcUaCredentials, OpcUaProbeConfig, browse::BrowseLimits},
             scan::{NoProgress, discover},
             targets::ScanHost,
         },
@@ -640,6 +641,14 @@ mod opcua {
         config.opcua = OpcUaProbeConfig {
             timeout: Duration::from_secs(5),
             credentials,
+            browse: Some(BrowseLimits {
+                max_nodes: 100_000,
+                max_depth: 16,
+                nodes_per_request: 1000,
+                requests_in_flight: 4,
+                timeout: Duration::from_secs(5),
+                budget: Duration::from_secs(60),
+            }),
         };
         discover(
             hosts,
@@ -713,6 +722,24 @@ mod opcua {
                 .any(|f| f.severity == Severity::High)
         );
         assert_eq!(asset.identity.vendor.as_deref(), Some("Steppe Controls"));
+        // Browsed: the simulated process variables plus the Server object's.
+        let space = service
+            .address_space
+            .as_ref()
+            .expect("browsed in the session");
+        assert!(!space.truncated, "{space:?}");
+        assert!(
+            space.by_node_class["Variable"] >= u64::from(manifest.variables),
+            "{space:?}"
+        );
+        assert!(
+            space.max_depth >= 3,
+            "Objects/Plant/CellNNN/variable: {space:?}"
+        );
+        assert!(
+            space.object_types.contains_key("i=61"),
+            "folders: {space:?}"
+        );
         plant.shutdown().await;
     }
 
@@ -789,6 +816,33 @@ mod opcua {
             asset.identity.product.as_deref(),
             Some("AltynLine Controller")
         );
+        // The machines behind it, DI-style.
+        let machines: Vec<(&str, Option<&str>, Option<&str>)> = service
+            .devices
+            .iter()
+            .map(|d| {
+                (
+                    d.name.as_str(),
+                    d.manufacturer.as_deref(),
+                    d.serial_number.as_deref(),
+                )
+            })
+            .collect();
+        let expected: Vec<(&str, Option<&str>, Option<&str>)> = manifest
+            .machines
+            .iter()
+            .map(|m| {
+                (
+                    m.name.as_str(),
+                    Some(m.manufacturer.as_str()),
+                    Some(m.serial_number.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(machines, expected);
+        let space = service.address_space.as_ref().unwrap();
+        assert!(space.by_node_class["Variable"] >= u64::from(manifest.variables));
+        assert_eq!(space.companion_instances.get("DI"), Some(&2), "{space:?}");
         // The SCADA server still gets its anonymous session; the credentials are
         // only used where anonymous access is not offered.
         let scada = opcua(plant.manifest(), "scada");

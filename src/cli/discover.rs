@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Outcome;
 use crate::{
     discover::{
-        opcua::{OpcUaCredentials, OpcUaProbeConfig},
+        opcua::{OpcUaCredentials, OpcUaProbeConfig, browse::BrowseLimits},
         scan::{DiscoverConfig, ProgressSink, discover, ports_of, probes},
         targets::{self, ScanHost},
     },
@@ -78,6 +78,25 @@ pub struct DiscoverArgs {
         hide_env_values = true
     )]
     opcua_password: Option<String>,
+    /// Browse each OPC UA server's address space (in a session) and summarise it.
+    #[arg(long)]
+    opcua_browse: bool,
+    /// Stop browsing a server after this many nodes.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 200_000,
+        requires = "opcua_browse"
+    )]
+    max_nodes: u64,
+    /// Do not browse deeper than this below the Objects folder.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 16,
+        requires = "opcua_browse"
+    )]
+    max_depth: u32,
     /// Global cap on new connections per second.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     rate: u32,
@@ -232,6 +251,14 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
                     }),
                     _ => None,
                 },
+                browse: args.opcua_browse.then_some(BrowseLimits {
+                    max_nodes: args.max_nodes,
+                    max_depth: args.max_depth,
+                    nodes_per_request: 1000,
+                    requests_in_flight: 4,
+                    timeout: args.timeout,
+                    budget: args.deadline.unwrap_or(Duration::from_secs(300)),
+                }),
             },
             rate: args.rate,
             host_rate: args.host_rate,

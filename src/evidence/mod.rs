@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use topology::{Topology, TopologyEdge, TopologyNode, TopologyNodeKind, TopologyRelation};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 0 };
+pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 1 };
 
 /// A `MAJOR.MINOR` schema version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -454,6 +454,9 @@ pub struct OpcUaService {
     /// Address-space summary, when browsed.
     #[serde(default)]
     pub address_space: Option<AddressSpaceSummary>,
+    /// Devices under DI `DeviceSet`, read in a session (since 1.1).
+    #[serde(default)]
+    pub devices: Vec<OpcUaDevice>,
     /// Security findings about this server.
     #[serde(default)]
     pub security_findings: Vec<SecurityFinding>,
@@ -570,6 +573,41 @@ pub struct AddressSpaceSummary {
     pub by_node_class: BTreeMap<String, u64>,
     /// Whether the browse stopped at `--max-nodes` or `--max-depth`.
     pub truncated: bool,
+    /// Deepest level reached below the Objects folder (since 1.1).
+    #[serde(default)]
+    pub max_depth: u32,
+    /// Objects by type definition: `i=58` for standard types,
+    /// `NAMESPACE_URI#IDENTIFIER` for others (since 1.1).
+    #[serde(default)]
+    pub object_types: BTreeMap<String, u64>,
+    /// Objects whose type comes from a companion specification, by spec name (since 1.1).
+    #[serde(default)]
+    pub companion_instances: BTreeMap<String, u64>,
+}
+
+/// A device behind an OPC UA server, identified DI-style under `DeviceSet` (since 1.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpcUaDevice {
+    /// Browse name of the device object.
+    pub name: String,
+    /// DI `Manufacturer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// DI `Model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// DI `SerialNumber`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    /// DI `SoftwareRevision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_revision: Option<String>,
+    /// DI `HardwareRevision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_revision: Option<String>,
+    /// DI `ProductCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_code: Option<String>,
 }
 
 /// A security weakness, with an id the scoring rules refer to.

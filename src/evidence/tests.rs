@@ -200,7 +200,16 @@ fn sample() -> Evidence {
                     nodes: 120,
                     by_node_class: [("Variable".to_owned(), 100)].into(),
                     truncated: false,
+                    max_depth: 3,
+                    object_types: [("i=61".to_owned(), 12)].into(),
+                    companion_instances: [("DI".to_owned(), 2)].into(),
                 }),
+                devices: vec![OpcUaDevice {
+                    name: "Filler".into(),
+                    manufacturer: Some("Altyn Automation".into()),
+                    serial_number: Some("AF40-1".into()),
+                    ..OpcUaDevice::default()
+                }],
                 security_findings: vec![SecurityFinding {
                     id: "opcua.security-mode-none".into(),
                     severity: Severity::High,
@@ -234,7 +243,7 @@ fn a_full_document_round_trips_byte_for_byte() {
 #[test]
 fn the_document_says_its_version_and_tool() {
     let value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
-    assert_eq!(value["schema_version"], "1.0");
+    assert_eq!(value["schema_version"], "1.1");
     assert_eq!(value["tool"]["name"], "i4gauge");
     assert_eq!(value["runs"][0]["status"]["state"], "incomplete");
     assert_eq!(value["assets"][2]["attachment"]["kind"], "behind-gateway");
@@ -247,7 +256,7 @@ fn the_document_says_its_version_and_tool() {
 #[test]
 fn a_future_major_version_is_refused_with_a_clear_message() {
     let json = sample().to_json().replacen(
-        "\"schema_version\": \"1.0\"",
+        "\"schema_version\": \"1.1\"",
         "\"schema_version\": \"2.0\"",
         1,
     );

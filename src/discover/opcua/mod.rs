@@ -20,13 +20,16 @@ use opcua::{
 };
 use serde::Deserialize;
 
+pub mod browse;
+
 use super::modbus::identify::PortDiagnostic;
 use crate::evidence::{
-    CertificateFacts, CompanionSpec, DiagnosticKind, OpcUaApplication, OpcUaBuildInfo,
-    OpcUaEndpoint, OpcUaService, OpcUaSessionFacts, SecurityFinding, Severity,
+    AddressSpaceSummary, CertificateFacts, CompanionSpec, DiagnosticKind, OpcUaApplication,
+    OpcUaBuildInfo, OpcUaDevice, OpcUaEndpoint, OpcUaService, OpcUaSessionFacts, SecurityFinding,
+    Severity,
 };
 
-const COMPANION_SPECS_TOML: &str = include_str!("../../data/opcua-companion-specs.toml");
+const COMPANION_SPECS_TOML: &str = include_str!("../../../data/opcua-companion-specs.toml");
 
 /// Credentials for a session when anonymous login is not offered.
 #[derive(Debug, Clone)]
@@ -44,6 +47,8 @@ pub struct OpcUaProbeConfig {
     pub timeout: Duration,
     /// Credentials, if the user gave them.
     pub credentials: Option<OpcUaCredentials>,
+    /// Browse the address space (in a session) within these limits.
+    pub browse: Option<browse::BrowseLimits>,
 }
 
 /// The companion specifications known by namespace URI (`data/opcua-companion-specs.toml`).
@@ -72,6 +77,15 @@ impl CompanionSpecTable {
     /// The built-in table.
     pub fn builtin() -> CompanionSpecTable {
         toml::from_str(COMPANION_SPECS_TOML).expect("the companion spec table is valid (tested)")
+    }
+
+    /// The spec name of a namespace URI, if it is a companion spec.
+    pub fn name_of(&self, namespace: &str) -> Option<&str> {
+        let key = normalize_uri(namespace);
+        self.specs
+            .iter()
+            .find(|spec| normalize_uri(&spec.uri) == key)
+            .map(|spec| spec.name.as_str())
     }
 
     /// The companion specs among `namespaces`, in NamespaceArray order.
@@ -423,11 +437,26 @@ pub async fn probe_opcua(
 
     let endpoint_facts: Vec<OpcUaEndpoint> = endpoints.iter().map(endpoint_facts).collect();
     let security_findings = security_findings(&endpoint_facts, Utc::now());
-    let session = read_session_facts(client, &url, &endpoints, config, &mut diagnostics).await;
+    let read = read_session_facts(client, &url, &endpoints, config, &mut diagnostics).await;
+    let (session, devices, mut address_space) = match read {
+        Some((facts, devices, summary)) => (Some(facts), devices, summary),
+        None => (None, Vec::new(), None),
+    };
     let companion = session
         .as_ref()
         .map(|facts| companion_specs.recognise(&facts.namespaces))
         .unwrap_or_default();
+    if let Some(summary) = &mut address_space {
+        for (type_name, count) in &summary.object_types {
+            let namespace = type_name.split('#').next().unwrap_or_default();
+            if let Some(spec) = companion_specs.name_of(namespace) {
+                *summary
+                    .companion_instances
+                    .entry(spec.to_owned())
+                    .or_default() += count;
+            }
+        }
+    }
 
     OpcUaFindings {
         service: Some(OpcUaService {
@@ -437,23 +466,32 @@ pub async fn probe_opcua(
             endpoints: endpoint_facts,
             session,
             companion_specs: companion,
-            address_space: None,
+            address_space,
+            devices,
             security_findings,
         }),
         diagnostics,
     }
 }
 
+/// What one session learned: the facts, DI devices, and the browse summary.
+type SessionRead = (
+    OpcUaSessionFacts,
+    Vec<OpcUaDevice>,
+    Option<AddressSpaceSummary>,
+);
+
 /// Opens a session only where allowed (anonymous over SecurityPolicy None, or
 /// the user's credentials over the most secure endpoint taking a user name),
-/// reads identity and capabilities in one batch, and closes the session.
+/// reads identity and capabilities in one batch, the DI devices and (if asked)
+/// browses, then closes the session.
 async fn read_session_facts(
     mut client: opcua::client::Client,
     url: &str,
     endpoints: &[EndpointDescription],
     config: &OpcUaProbeConfig,
     diagnostics: &mut Vec<PortDiagnostic>,
-) -> Option<OpcUaSessionFacts> {
+) -> Option<SessionRead> {
     let offers = |endpoint: &EndpointDescription, token: UserTokenType| {
         endpoint
             .user_identity_tokens
@@ -533,26 +571,186 @@ async fn read_session_facts(
         session.read(&nodes, TimestampsToReturn::Neither, 0.0),
     )
     .await;
-    let _ = tokio::time::timeout(config.timeout, session.disconnect()).await;
-    event_loop.abort();
-    let values = match values {
-        Ok(Ok(values)) => values,
+    let facts = match values {
+        Ok(Ok(values)) => Some(session_facts(login, &values)),
         Ok(Err(error)) => {
             diagnostics.push(diagnostic(
                 DiagnosticKind::Other,
                 format!("{url}: Read failed: {error}"),
             ));
-            return None;
+            None
         }
         Err(_) => {
             diagnostics.push(diagnostic(
                 DiagnosticKind::Timeout,
                 format!("{url}: Read timed out"),
             ));
-            return None;
+            None
         }
     };
-    Some(session_facts(login, &values))
+    let mut result = None;
+    if let Some(facts) = facts {
+        let devices = read_di_devices(&session, &facts, config.timeout).await;
+        let summary = match config.browse {
+            Some(limits) => {
+                let max_per_browse = facts.operation_limits.get("MaxNodesPerBrowse").copied();
+                let (summary, problems) =
+                    browse::summarize(&session, &facts.namespaces, max_per_browse, limits).await;
+                for problem in problems {
+                    diagnostics.push(diagnostic(
+                        DiagnosticKind::Other,
+                        format!("{url}: {problem}"),
+                    ));
+                }
+                Some(summary)
+            }
+            None => None,
+        };
+        result = Some((facts, devices, summary));
+    }
+    // Always close the session.
+    let _ = tokio::time::timeout(config.timeout, session.disconnect()).await;
+    event_loop.abort();
+    result
+}
+
+/// DI identification properties read for each device under `DeviceSet`.
+const DI_PROPERTIES: [&str; 6] = [
+    "Manufacturer",
+    "Model",
+    "SerialNumber",
+    "SoftwareRevision",
+    "HardwareRevision",
+    "ProductCode",
+];
+
+/// Reads the identification of the devices under DI `DeviceSet` (ns=DI;i=5001):
+/// one Browse of the device set, one Browse of the devices' properties, one
+/// Read of their values (each batch within the server's operation limits).
+async fn read_di_devices(
+    session: &opcua::client::Session,
+    facts: &OpcUaSessionFacts,
+    timeout: Duration,
+) -> Vec<OpcUaDevice> {
+    use opcua::types::{BrowseDescription, BrowseDirection, NodeId, ReferenceTypeId};
+
+    let Some(di) = facts
+        .namespaces
+        .iter()
+        .position(|n| normalize_uri(n) == normalize_uri(super::super::sim::opcua::DI_NAMESPACE))
+    else {
+        return Vec::new();
+    };
+    let Ok(di) = u16::try_from(di) else {
+        return Vec::new();
+    };
+    let browse = |nodes: Vec<NodeId>, reference: ReferenceTypeId| {
+        nodes
+            .into_iter()
+            .map(|node_id| BrowseDescription {
+                node_id,
+                browse_direction: BrowseDirection::Forward,
+                reference_type_id: reference.into(),
+                include_subtypes: true,
+                node_class_mask: 0,
+                result_mask: 0x3F,
+            })
+            .collect::<Vec<_>>()
+    };
+    let device_set = browse(
+        vec![NodeId::new(di, 5001)],
+        ReferenceTypeId::HierarchicalReferences,
+    );
+    let Ok(Ok(results)) =
+        tokio::time::timeout(timeout, session.browse(&device_set, 1000, None)).await
+    else {
+        return Vec::new();
+    };
+    let devices: Vec<(String, NodeId)> = results
+        .into_iter()
+        .flat_map(|r| r.references.unwrap_or_default())
+        .filter(|r| r.node_class == opcua::types::NodeClass::Object)
+        .map(|r| (r.browse_name.name.as_ref().to_owned(), r.node_id.node_id))
+        .take(256)
+        .collect();
+    if devices.is_empty() {
+        return Vec::new();
+    }
+    let limit = facts
+        .operation_limits
+        .get("MaxNodesPerBrowse")
+        .map_or(1000, |n| *n as usize)
+        .max(1);
+    let mut properties: Vec<(usize, &'static str, NodeId)> = Vec::new();
+    for (chunk_index, chunk) in devices.chunks(limit).enumerate() {
+        let request = browse(
+            chunk.iter().map(|(_, id)| id.clone()).collect(),
+            ReferenceTypeId::HierarchicalReferences,
+        );
+        let Ok(Ok(results)) =
+            tokio::time::timeout(timeout, session.browse(&request, 1000, None)).await
+        else {
+            break;
+        };
+        for (offset, result) in results.into_iter().enumerate() {
+            for reference in result.references.unwrap_or_default() {
+                let name = reference.browse_name.name.as_ref();
+                if let Some(property) = DI_PROPERTIES.iter().find(|p| **p == name) {
+                    properties.push((
+                        chunk_index * limit + offset,
+                        property,
+                        reference.node_id.node_id,
+                    ));
+                }
+            }
+        }
+    }
+    let mut found: Vec<OpcUaDevice> = devices
+        .iter()
+        .map(|(name, _)| OpcUaDevice {
+            name: name.clone(),
+            ..OpcUaDevice::default()
+        })
+        .collect();
+    let read_limit = facts
+        .operation_limits
+        .get("MaxNodesPerRead")
+        .map_or(1000, |n| *n as usize)
+        .max(1);
+    for chunk in properties.chunks(read_limit) {
+        let nodes: Vec<ReadValueId> = chunk
+            .iter()
+            .map(|(_, _, node)| ReadValueId {
+                node_id: node.clone(),
+                attribute_id: AttributeId::Value as u32,
+                ..Default::default()
+            })
+            .collect();
+        let Ok(Ok(values)) = tokio::time::timeout(
+            timeout,
+            session.read(&nodes, TimestampsToReturn::Neither, 0.0),
+        )
+        .await
+        else {
+            break;
+        };
+        for ((device, property, _), value) in chunk.iter().zip(values) {
+            let Some(text) = text_of(&value) else {
+                continue;
+            };
+            let device = &mut found[*device];
+            let field = match *property {
+                "Manufacturer" => &mut device.manufacturer,
+                "Model" => &mut device.model,
+                "SerialNumber" => &mut device.serial_number,
+                "SoftwareRevision" => &mut device.software_revision,
+                "HardwareRevision" => &mut device.hardware_revision,
+                _ => &mut device.product_code,
+            };
+            *field = Some(text);
+        }
+    }
+    found
 }
 
 /// The values read in a session, in this order.
