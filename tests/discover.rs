@@ -701,6 +701,9 @@ mod opcua {
             .expect("anonymous None allows a session");
         assert_eq!(session.login, "anonymous");
         assert_eq!(session.server_state.as_deref(), Some("Running"));
+        let skew = session.current_time.unwrap() - chrono::Utc::now();
+        assert!(skew.num_seconds().abs() < 60, "server clock read: {skew}");
+        assert!(session.start_time.unwrap() <= session.current_time.unwrap());
         let build = session.build_info.as_ref().unwrap();
         assert_eq!(
             build.manufacturer_name,

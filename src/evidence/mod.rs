@@ -526,6 +526,12 @@ pub struct OpcUaSessionFacts {
     /// ServerStatus.State, e.g. `Running`.
     #[serde(default)]
     pub server_state: Option<String>,
+    /// ServerStatus.StartTime (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<DateTime<Utc>>,
+    /// ServerStatus.CurrentTime, the server's clock when read (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_time: Option<DateTime<Utc>>,
     /// BuildInfo.
     #[serde(default)]
     pub build_info: Option<OpcUaBuildInfo>,
@@ -553,6 +559,9 @@ pub struct OpcUaBuildInfo {
     pub software_version: String,
     /// BuildNumber.
     pub build_number: String,
+    /// BuildDate (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_date: Option<DateTime<Utc>>,
 }
 
 /// A companion specification recognised by its namespace URI.

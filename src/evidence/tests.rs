@@ -181,12 +181,15 @@ fn sample() -> Evidence {
                 session: Some(OpcUaSessionFacts {
                     login: "anonymous".into(),
                     server_state: Some("Running".into()),
+                    start_time: Some(at(1)),
+                    current_time: Some(at(2)),
                     build_info: Some(OpcUaBuildInfo {
                         manufacturer_name: "Steppe Controls".into(),
                         product_name: "ScadaView".into(),
                         product_uri: "urn:steppe:scada".into(),
                         software_version: "7.4.2".into(),
                         build_number: "7420".into(),
+                        build_date: Some(at(3)),
                     }),
                     namespaces: vec!["http://opcfoundation.org/UA/".into()],
                     server_profiles: vec![],
@@ -345,4 +348,42 @@ fn asset_ids_are_stable_and_bracket_ipv6() {
     assert_eq!(AssetId::host("fd00::5".parse().unwrap()).0, "[fd00::5]");
     let gateway: SocketAddr = "10.0.0.2:502".parse().unwrap();
     assert_eq!(AssetId::sub_device(gateway, 7).0, "10.0.0.2:502/unit/7");
+}
+
+#[test]
+fn a_1_0_document_without_the_1_1_fields_is_read() {
+    let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+    value["schema_version"] = "1.0".into();
+    let service = &mut value["assets"][3]["opcua"][0];
+    let removed = [
+        service.as_object_mut().unwrap().remove("devices"),
+        service["address_space"]
+            .as_object_mut()
+            .unwrap()
+            .remove("object_types"),
+        service["session"]
+            .as_object_mut()
+            .unwrap()
+            .remove("start_time"),
+        service["session"]["build_info"]
+            .as_object_mut()
+            .unwrap()
+            .remove("build_date"),
+    ];
+    assert!(
+        removed.iter().all(Option::is_some),
+        "the sample uses every 1.1 field"
+    );
+    let evidence = Evidence::from_json(&value.to_string(), "<1.0>").unwrap();
+    let service = &evidence.assets[3].opcua[0];
+    assert!(service.devices.is_empty());
+    assert!(
+        service
+            .address_space
+            .as_ref()
+            .unwrap()
+            .object_types
+            .is_empty()
+    );
+    assert_eq!(service.session.as_ref().unwrap().start_time, None);
 }

@@ -756,6 +756,9 @@ async fn read_di_devices(
 /// The values read in a session, in this order.
 const SESSION_READS: &[(&str, VariableId)] = &[
     ("ServerState", VariableId::Server_ServerStatus_State),
+    ("StartTime", VariableId::Server_ServerStatus_StartTime),
+    ("CurrentTime", VariableId::Server_ServerStatus_CurrentTime),
+    ("BuildDate", VariableId::Server_ServerStatus_BuildInfo_BuildDate),
     ("ManufacturerName", VariableId::Server_ServerStatus_BuildInfo_ManufacturerName),
     ("ProductName", VariableId::Server_ServerStatus_BuildInfo_ProductName),
     ("ProductUri", VariableId::Server_ServerStatus_BuildInfo_ProductUri),
@@ -794,6 +797,13 @@ fn strings_of(value: &DataValue) -> Vec<String> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+fn time_of(value: &DataValue) -> Option<DateTime<Utc>> {
+    match value.value.as_ref()? {
+        Variant::DateTime(time) if !time.is_null() => Some(time.as_chrono()),
+        _ => None,
     }
 }
 
@@ -843,6 +853,7 @@ fn session_facts(login: &str, values: &[DataValue]) -> OpcUaSessionFacts {
             product_uri: text("ProductUri").unwrap_or_default(),
             software_version: text("SoftwareVersion").unwrap_or_default(),
             build_number: text("BuildNumber").unwrap_or_default(),
+            build_date: value("BuildDate").and_then(time_of),
         }),
     };
     let operation_limits = SESSION_READS
@@ -858,6 +869,8 @@ fn session_facts(login: &str, values: &[DataValue]) -> OpcUaSessionFacts {
     OpcUaSessionFacts {
         login: login.to_owned(),
         server_state: value("ServerState").and_then(server_state_name),
+        start_time: value("StartTime").and_then(time_of),
+        current_time: value("CurrentTime").and_then(time_of),
         build_info,
         namespaces: value("NamespaceArray").map(strings_of).unwrap_or_default(),
         server_profiles: value("ServerProfileArray")
