@@ -831,7 +831,7 @@ mod opcua {
                 )
             })
             .collect();
-        let expected: Vec<(&str, Option<&str>, Option<&str>)> = manifest
+        let mut expected: Vec<(&str, Option<&str>, Option<&str>)> = manifest
             .machines
             .iter()
             .map(|m| {
@@ -842,6 +842,7 @@ mod opcua {
                 )
             })
             .collect();
+        expected.sort();
         assert_eq!(machines, expected);
         let space = service.address_space.as_ref().unwrap();
         assert!(space.by_node_class["Variable"] >= u64::from(manifest.variables));

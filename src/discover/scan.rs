@@ -314,14 +314,10 @@ fn add_host(evidence: &mut Evidence, run_id: &str, result: HostResult) {
         }
     }
     for findings in &result.opcua {
-        let port = findings.service.as_ref().map(|s| s.port);
         for diagnostic in &findings.diagnostics {
             evidence.diagnostics.push(Diagnostic {
                 run: run_id.to_owned(),
-                target: match port {
-                    Some(port) => SocketAddr::new(address, port).to_string(),
-                    None => address.to_string(),
-                },
+                target: SocketAddr::new(address, findings.port).to_string(),
                 protocol: Some(Protocol::Opcua),
                 kind: diagnostic.kind,
                 message: diagnostic.message.clone(),

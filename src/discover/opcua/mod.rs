@@ -21,6 +21,7 @@ use opcua::{
 use serde::Deserialize;
 
 pub mod browse;
+pub mod hello;
 
 use super::modbus::identify::PortDiagnostic;
 use crate::evidence::{
@@ -109,6 +110,8 @@ impl CompanionSpecTable {
 /// What a probe of one OPC UA port produced.
 #[derive(Debug, Clone)]
 pub struct OpcUaFindings {
+    /// The port probed.
+    pub port: u16,
     /// The service, if the port speaks OPC UA.
     pub service: Option<OpcUaService>,
     /// Problems met.
@@ -348,6 +351,17 @@ pub async fn probe_opcua(
 ) -> OpcUaFindings {
     let mut diagnostics = Vec::new();
     let url = format!("opc.tcp://{address}/");
+    // A raw Hello first: a port that is not OPC UA (or refuses us) is told
+    // apart in one round trip, with the bytes it sent, before the client
+    // library (which can wait out its whole timeout on garbage) is involved.
+    if let Err(problem) = hello::check(address, &url, config.timeout).await {
+        diagnostics.push(problem);
+        return OpcUaFindings {
+            port: address.port(),
+            service: None,
+            diagnostics,
+        };
+    }
     let client = match client_builder(pki_dir, config.timeout).client() {
         Ok(client) => client,
         Err(errors) => {
@@ -359,6 +373,7 @@ pub async fn probe_opcua(
                 ),
             ));
             return OpcUaFindings {
+                port: address.port(),
                 service: None,
                 diagnostics,
             };
@@ -378,6 +393,7 @@ pub async fn probe_opcua(
                 format!("{address}: GetEndpoints failed: {error}"),
             ));
             return OpcUaFindings {
+                port: address.port(),
                 service: None,
                 diagnostics,
             };
@@ -391,6 +407,7 @@ pub async fn probe_opcua(
                 ),
             ));
             return OpcUaFindings {
+                port: address.port(),
                 service: None,
                 diagnostics,
             };
@@ -459,6 +476,7 @@ pub async fn probe_opcua(
     }
 
     OpcUaFindings {
+        port: address.port(),
         service: Some(OpcUaService {
             port: address.port(),
             discovery_url: url,
@@ -545,14 +563,27 @@ async fn read_session_facts(
             return None;
         }
     };
-    let event_loop = event_loop.spawn();
-    let connected = tokio::time::timeout(config.timeout * 2, session.wait_for_connection())
-        .await
-        .unwrap_or(false);
-    if !connected {
+    let mut event_loop = event_loop.spawn();
+    // The event loop ends with the server's status code when it refuses the
+    // session (a wrong password, BadTooManySessions): no need to wait it out.
+    let refused = tokio::select! {
+        connected = tokio::time::timeout(config.timeout * 2, session.wait_for_connection()) => {
+            match connected {
+                Ok(true) => None,
+                Ok(false) => Some("the connection ended".to_owned()),
+                Err(_) => Some(format!("no activation within {:?}", config.timeout * 2)),
+            }
+        }
+        ended = &mut event_loop => Some(match ended {
+            Ok(status) => status.to_string(),
+            Err(_) => "the client stopped".to_owned(),
+        }),
+    };
+    if let Some(reason) = refused {
+        let article = if login.starts_with('a') { "an" } else { "a" };
         diagnostics.push(diagnostic(
             DiagnosticKind::Refused,
-            format!("{url}: the server did not activate a {login} session"),
+            format!("{url}: the server did not activate {article} {login} session: {reason}"),
         ));
         event_loop.abort();
         return None;
@@ -669,7 +700,12 @@ async fn read_di_devices(
     let devices: Vec<(String, NodeId)> = results
         .into_iter()
         .flat_map(|r| r.references.unwrap_or_default())
-        .filter(|r| r.node_class == opcua::types::NodeClass::Object)
+        // Devices are instances of DI or vendor types; standard-typed objects
+        // under DeviceSet (DI's own DeviceFeatures folder) are not devices.
+        .filter(|r| {
+            r.node_class == opcua::types::NodeClass::Object
+                && r.type_definition.node_id.namespace != 0
+        })
         .map(|r| (r.browse_name.name.as_ref().to_owned(), r.node_id.node_id))
         .take(256)
         .collect();
@@ -750,6 +786,8 @@ async fn read_di_devices(
             *field = Some(text);
         }
     }
+    // Browse order is the server's; the evidence is ordered by name.
+    found.sort_by(|a, b| a.name.cmp(&b.name));
     found
 }
 
