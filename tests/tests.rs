@@ -7,6 +7,7 @@
 mod cli;
 mod discover;
 mod interop;
+mod interop_opcua;
 mod interop_servers;
 mod sim_modbus;
 mod sim_opcua;
