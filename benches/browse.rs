@@ -115,6 +115,9 @@ async fn main() {
         let started = Instant::now();
         let findings = probe_opcua(address, &config, pki_dir, &table).await;
         let elapsed = started.elapsed();
+        for diagnostic in &findings.diagnostics {
+            println!("  diagnostic: {}", diagnostic.message);
+        }
         let service = findings.service.expect("the server answers");
         let space = service.address_space.expect("browsed");
         println!(

@@ -164,6 +164,7 @@ pub async fn summarize(
         limits,
     };
     let mut pending_continuations: Vec<(ByteString, u32)> = Vec::new();
+    let mut references_per_node: u32 = 1000;
     let mut in_flight = FuturesUnordered::new();
 
     loop {
@@ -193,7 +194,7 @@ pub async fn summarize(
             } else {
                 break;
             };
-            in_flight.push(send(session, work, limits.timeout));
+            in_flight.push(send(session, work, references_per_node, limits.timeout));
         }
         let Some((work, outcome)) = in_flight.next().await else {
             break; // nothing queued, nothing in flight: done
@@ -211,8 +212,15 @@ pub async fn summarize(
                     walk.take(result, depth, &mut pending_continuations);
                 }
             }
-            Err(status) if status == StatusCode::BadTooManyOperations && batch_size > 1 => {
-                batch_size /= 2;
+            Err(status) if is_too_big(status) && (batch_size > 1 || references_per_node > 1) => {
+                // Fewer references per node first (the rest comes through
+                // continuation points, and leaf nodes cost nothing), then fewer
+                // nodes per request.
+                if references_per_node > 1 {
+                    references_per_node /= 2;
+                } else {
+                    batch_size /= 2;
+                }
                 match work {
                     Work::Browse(nodes) => walk.queue.extend(nodes),
                     Work::Next(points) => pending_continuations.extend(points),
@@ -262,6 +270,19 @@ pub async fn summarize(
     (summary, problems)
 }
 
+/// Whether a failed request should be retried with fewer nodes.
+fn is_too_big(status: StatusCode) -> bool {
+    [
+        StatusCode::BadTooManyOperations,
+        StatusCode::BadResponseTooLarge,
+        StatusCode::BadRequestTooLarge,
+        StatusCode::BadEncodingLimitsExceeded,
+        StatusCode::BadTcpMessageTooLarge,
+    ]
+    .iter()
+    .any(|big| big.sub_code() == status.sub_code())
+}
+
 /// `NAMESPACE_URI#IDENTIFIER` for a type node; standard types as `i=58`.
 fn type_name(node: &NodeId, namespaces: &[String]) -> String {
     let identifier = node.identifier.to_string();
@@ -277,13 +298,18 @@ fn type_name(node: &NodeId, namespaces: &[String]) -> String {
 async fn send(
     session: &Session,
     work: Work,
+    references_per_node: u32,
     timeout: Duration,
 ) -> (Work, Result<Vec<BrowseResult>, StatusCode>) {
     let outcome = match &work {
         Work::Browse(nodes) => {
             let descriptions: Vec<BrowseDescription> =
                 nodes.iter().map(|(node, _)| describe(node)).collect();
-            tokio::time::timeout(timeout, session.browse(&descriptions, 1000, None)).await
+            tokio::time::timeout(
+                timeout,
+                session.browse(&descriptions, references_per_node, None),
+            )
+            .await
         }
         Work::Next(points) => {
             let points: Vec<ByteString> = points.iter().map(|(p, _)| p.clone()).collect();

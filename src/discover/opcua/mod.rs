@@ -967,6 +967,12 @@ fn client_builder(pki_dir: &Path, timeout: Duration) -> ClientBuilder {
         .verify_server_certs(false)
         .session_retry_limit(0)
         .request_timeout(timeout)
+        // Browse responses of big address spaces are large: accept up to 64 MiB
+        // in up to 4096 chunks (the server still applies its own limits, and
+        // the browse halves its batches when a response is too large).
+        .max_message_size(64 * 1024 * 1024)
+        .max_chunk_count(4096)
+        .max_array_length(1_000_000)
 }
 
 #[cfg(test)]
