@@ -255,7 +255,7 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
                     max_nodes: args.max_nodes,
                     max_depth: args.max_depth,
                     nodes_per_request: 1000,
-                    requests_in_flight: 4,
+                    requests_in_flight: 8,
                     timeout: args.timeout,
                     budget: args.deadline.unwrap_or(Duration::from_secs(300)),
                 }),

@@ -3,6 +3,9 @@
 // must report someone else's OPC UA stack exactly as it is configured.
 //
 // Usage: node node_opcua_server.mjs [--port N] [--secure-only] [--pki DIR]
+//                                   [--folders N] [--per-folder N]
+// (--folders 100 --per-folder 1000 gives the 100,000-variable address space
+// that benches/browse.rs measures with I4GAUGE_BROWSE_URL.)
 //
 // Listens on 127.0.0.1 only (port 0, the default, picks a free port) and
 // serves:
@@ -76,11 +79,13 @@ const FOLDERS = 10;
 const VARIABLES_PER_FOLDER = 30;
 
 function parseArgs(argv) {
-    const args = { port: 0, secureOnly: false, pki: null };
+    const args = { port: 0, secureOnly: false, pki: null, folders: FOLDERS, perFolder: VARIABLES_PER_FOLDER };
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--port") args.port = Number(argv[++i]);
         else if (argv[i] === "--secure-only") args.secureOnly = true;
         else if (argv[i] === "--pki") args.pki = argv[++i];
+        else if (argv[i] === "--folders") args.folders = Number(argv[++i]);
+        else if (argv[i] === "--per-folder") args.perFolder = Number(argv[++i]);
         else throw new Error(`unknown argument ${argv[i]}`);
     }
     return args;
@@ -115,13 +120,13 @@ const TOKEN_NAMES = {
     [UserTokenType.IssuedToken]: "issued-token",
 };
 
-function populate(addressSpace) {
+function populate(addressSpace, folders, perFolder) {
     const namespace = addressSpace.getOwnNamespace();
     const plant = namespace.addFolder(addressSpace.rootFolder.objects, { browseName: "PressLine" });
     let count = 0;
-    for (let f = 0; f < FOLDERS; f++) {
+    for (let f = 0; f < folders; f++) {
         const folder = namespace.addFolder(plant, { browseName: `Press${f}` });
-        for (let v = 0; v < VARIABLES_PER_FOLDER; v++) {
+        for (let v = 0; v < perFolder; v++) {
             const [dataType, value] =
                 v % 3 === 0
                     ? [DataType.Double, (f * 100 + v) / 10]
@@ -204,7 +209,7 @@ async function main() {
     });
 
     await server.initialize();
-    const variables = populate(server.engine.addressSpace);
+    const variables = populate(server.engine.addressSpace, args.folders, args.perFolder);
     await server.start();
 
     const endpoints = server.endpoints

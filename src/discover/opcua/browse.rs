@@ -54,8 +54,8 @@ fn describe(node: &NodeId) -> BrowseDescription {
         reference_type_id: ReferenceTypeId::HierarchicalReferences.into(),
         include_subtypes: true,
         node_class_mask: NodeClassMask::empty().bits(),
+        // Only what the summary needs: smaller responses, faster walks.
         result_mask: (BrowseResultMask::NodeClass as u32)
-            | (BrowseResultMask::BrowseName as u32)
             | (BrowseResultMask::TypeDefinition as u32),
     }
 }
