@@ -9,4 +9,5 @@ pub mod cli;
 pub mod discover;
 pub mod evidence;
 pub mod logging;
+pub mod questionnaire;
 pub mod sim;
