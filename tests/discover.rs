@@ -38,6 +38,7 @@ fn config(host_rate: u32) -> DiscoverConfig {
             timeout: Duration::from_millis(500),
             credentials: None,
             browse: None,
+            pki_dir: None,
         },
         rate: 1000,
         host_rate,
@@ -415,6 +416,56 @@ mod command {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_opcua_client_certificate_is_kept_only_where_asked() {
+        let plant = start_spread(&PlantSpec::builtin_default(), [127, 0, 19, 1]).await;
+        let line = crate::util::opcua(plant.manifest(), "line-controller").address;
+        let cwd = tempfile::tempdir().unwrap();
+        let pki = cwd.path().join("my-pki");
+        let scan = |extra: Vec<std::ffi::OsString>| {
+            let mut command = discover_command();
+            command
+                .arg(line.to_string())
+                .args(["--opcua-ports", &line.port().to_string()])
+                .args(["--opcua-user", "operator", "-o"])
+                .arg(cwd.path().join("evidence.json"))
+                .env("I4GAUGE_OPCUA_PASSWORD", "operator-sim")
+                .current_dir(cwd.path())
+                .args(extra);
+            command.output()
+        };
+        // Default: a temporary PKI, nothing left behind but the evidence.
+        let output = scan(vec![]).await.unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let left: Vec<_> = std::fs::read_dir(cwd.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("evidence.json")]);
+        let evidence = Evidence::load(&cwd.path().join("evidence.json")).unwrap();
+        assert_eq!(
+            evidence.assets[0].opcua[0].session.as_ref().unwrap().login,
+            "username"
+        );
+        // --opcua-pki-dir: created on first use, reused afterwards.
+        let kept = vec!["--opcua-pki-dir".into(), pki.clone().into_os_string()];
+        assert_eq!(scan(kept.clone()).await.unwrap().status.code(), Some(0));
+        let certificate =
+            std::fs::read(pki.join("own/cert.der")).expect("the client certificate is kept");
+        assert_eq!(scan(kept).await.unwrap().status.code(), Some(0));
+        assert_eq!(
+            std::fs::read(pki.join("own/cert.der")).unwrap(),
+            certificate,
+            "reused, not remade"
+        );
+        plant.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bad_targets_are_usage_errors_naming_the_target() {
         for (target, expected) in [("10.1.0.300", "10.1.0.300"), ("10.0.0.0/8", "16777216")] {
             let output = discover_command().arg(target).output().await.unwrap();
@@ -641,6 +692,7 @@ mod opcua {
         config.opcua = OpcUaProbeConfig {
             timeout: Duration::from_secs(5),
             credentials,
+            pki_dir: None,
             browse: Some(BrowseLimits {
                 max_nodes: 100_000,
                 max_depth: 16,

@@ -78,6 +78,10 @@ pub struct DiscoverArgs {
         hide_env_values = true
     )]
     opcua_password: Option<String>,
+    /// Keep the OPC UA client's certificate and key here (created on first use),
+    /// so a server can trust it once (default: a temporary directory per scan).
+    #[arg(long, value_name = "DIR")]
+    opcua_pki_dir: Option<PathBuf>,
     /// Browse each OPC UA server's address space (in a session) and summarise it.
     #[arg(long)]
     opcua_browse: bool,
@@ -251,6 +255,7 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
                     }),
                     _ => None,
                 },
+                pki_dir: args.opcua_pki_dir.clone(),
                 browse: args.opcua_browse.then_some(BrowseLimits {
                     max_nodes: args.max_nodes,
                     max_depth: args.max_depth,

@@ -142,7 +142,12 @@ pub async fn discover(
     let deadline_hit = Arc::new(AtomicBool::new(false));
     let companion_specs = Arc::new(CompanionSpecTable::builtin());
     // The OPC UA client's own certificate lives here for the scan, then is removed.
-    let client_pki = super::opcua::ClientPki::new().ok().map(Arc::new);
+    let client_pki = match &config.opcua.pki_dir {
+        Some(dir) => super::opcua::ClientPki::kept(dir),
+        None => super::opcua::ClientPki::new(),
+    }
+    .ok()
+    .map(Arc::new);
     let unfinished_total = Arc::new(AtomicU64::new(0));
 
     let scan_cancel = cancel.child_token();

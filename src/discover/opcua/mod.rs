@@ -50,6 +50,8 @@ pub struct OpcUaProbeConfig {
     pub credentials: Option<OpcUaCredentials>,
     /// Browse the address space (in a session) within these limits.
     pub browse: Option<browse::BrowseLimits>,
+    /// Where the client's certificate and key live; `None`: a temporary directory.
+    pub pki_dir: Option<std::path::PathBuf>,
 }
 
 /// The companion specifications known by namespace URI (`data/opcua-companion-specs.toml`).
@@ -923,26 +925,50 @@ fn session_facts(login: &str, values: &[DataValue]) -> OpcUaSessionFacts {
 /// made once, before the first probe needs it: concurrent probes creating it
 /// at the same time would mix one probe's certificate with another's key.
 pub struct ClientPki {
-    dir: tempfile::TempDir,
+    dir: PkiDir,
     ready: tokio::sync::OnceCell<()>,
 }
 
+enum PkiDir {
+    Temporary(tempfile::TempDir),
+    Kept(std::path::PathBuf),
+}
+
 impl ClientPki {
-    /// A fresh, empty PKI directory.
+    /// A fresh, empty PKI directory, removed when dropped.
     pub fn new() -> std::io::Result<ClientPki> {
         Ok(ClientPki {
-            dir: tempfile::Builder::new()
-                .prefix("i4gauge-discover-pki-")
-                .tempdir()?,
+            dir: PkiDir::Temporary(
+                tempfile::Builder::new()
+                    .prefix("i4gauge-discover-pki-")
+                    .tempdir()?,
+            ),
             ready: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// A PKI directory the user keeps (`--opcua-pki-dir`): its key pair is
+    /// reused across scans, so a server's administrator can trust it once.
+    pub fn kept(dir: &Path) -> std::io::Result<ClientPki> {
+        std::fs::create_dir_all(dir)?;
+        Ok(ClientPki {
+            dir: PkiDir::Kept(dir.to_owned()),
+            ready: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    fn dir(&self) -> &Path {
+        match &self.dir {
+            PkiDir::Temporary(temp) => temp.path(),
+            PkiDir::Kept(path) => path,
+        }
     }
 
     /// The directory, with the key pair created.
     pub async fn path(&self) -> &Path {
         self.ready
             .get_or_init(|| async {
-                let dir = self.dir.path().to_owned();
+                let dir = self.dir().to_owned();
                 // Building a client creates the key pair (CPU-bound RSA key generation).
                 let _ = tokio::task::spawn_blocking(move || {
                     client_builder(&dir, Duration::from_secs(5)).client()
@@ -950,7 +976,7 @@ impl ClientPki {
                 .await;
             })
             .await;
-        self.dir.path()
+        self.dir()
     }
 }
 
