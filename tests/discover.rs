@@ -764,6 +764,11 @@ mod opcua {
         assert_eq!(build.software_version, manifest.build_info.software_version);
         assert!(session.namespaces.contains(&manifest.namespaces[0]));
         assert!(session.operation_limits.contains_key("MaxNodesPerRead"));
+        assert!(
+            session.capabilities.iter().any(|c| c == "events"),
+            "the Server object notifies events: {:?}",
+            session.capabilities
+        );
         let findings = ids(&service.security_findings);
         assert!(
             findings.contains(&"opcua.security-mode-none"),

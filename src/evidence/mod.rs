@@ -541,6 +541,11 @@ pub struct OpcUaSessionFacts {
     /// ServerProfileArray.
     #[serde(default)]
     pub server_profiles: Vec<String>,
+    /// Capabilities learned cheaply (since 1.1): `events` and `event-history`
+    /// from the Server object's EventNotifier, `historical-access`,
+    /// `alarms-conditions` and `methods` from the profiles claimed.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
     /// OperationLimits by name (MaxNodesPerRead…).
     #[serde(default)]
     pub operation_limits: BTreeMap<String, u32>,

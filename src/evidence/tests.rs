@@ -193,6 +193,7 @@ fn sample() -> Evidence {
                     }),
                     namespaces: vec!["http://opcfoundation.org/UA/".into()],
                     server_profiles: vec![],
+                    capabilities: vec!["events".into()],
                     operation_limits: [("MaxNodesPerRead".to_owned(), 10_000)].into(),
                 }),
                 companion_specs: vec![CompanionSpec {

@@ -591,7 +591,7 @@ async fn read_session_facts(
         return None;
     }
 
-    let nodes = SESSION_READS
+    let mut nodes = SESSION_READS
         .iter()
         .map(|(_, node)| ReadValueId {
             node_id: (*node).into(),
@@ -599,6 +599,13 @@ async fn read_session_facts(
             ..Default::default()
         })
         .collect::<Vec<_>>();
+    // The Server object's EventNotifier, in the same batch: whether events can
+    // be subscribed to (alarms & conditions come as events) and read from history.
+    nodes.push(ReadValueId {
+        node_id: opcua::types::ObjectId::Server.into(),
+        attribute_id: AttributeId::EventNotifier as u32,
+        ..Default::default()
+    });
     let values = tokio::time::timeout(
         config.timeout,
         session.read(&nodes, TimestampsToReturn::Neither, 0.0),
@@ -877,6 +884,36 @@ fn server_state_name(value: &DataValue) -> Option<String> {
     )
 }
 
+/// Capabilities cheap to learn: from the Server object's EventNotifier (the
+/// value after [`SESSION_READS`]) and the profile URIs the server claims.
+fn capabilities(values: &[DataValue], profiles: &[String]) -> Vec<String> {
+    let mut capabilities = Vec::new();
+    let notifier = match values
+        .get(SESSION_READS.len())
+        .and_then(|v| v.value.as_ref())
+    {
+        Some(Variant::Byte(bits)) => *bits,
+        _ => 0,
+    };
+    if notifier & 0x01 != 0 {
+        capabilities.push("events".to_owned());
+    }
+    if notifier & 0x04 != 0 {
+        capabilities.push("event-history".to_owned());
+    }
+    let claims = |needle: &str| profiles.iter().any(|p| p.to_lowercase().contains(needle));
+    if claims("historical") || claims("historyread") {
+        capabilities.push("historical-access".to_owned());
+    }
+    if claims("alarm") || claims("a&c") {
+        capabilities.push("alarms-conditions".to_owned());
+    }
+    if claims("methodserver") || claims("method server") {
+        capabilities.push("methods".to_owned());
+    }
+    capabilities
+}
+
 fn session_facts(login: &str, values: &[DataValue]) -> OpcUaSessionFacts {
     let value = |name: &str| {
         SESSION_READS
@@ -916,6 +953,12 @@ fn session_facts(login: &str, values: &[DataValue]) -> OpcUaSessionFacts {
         server_profiles: value("ServerProfileArray")
             .map(strings_of)
             .unwrap_or_default(),
+        capabilities: capabilities(
+            values,
+            &value("ServerProfileArray")
+                .map(strings_of)
+                .unwrap_or_default(),
+        ),
         operation_limits,
     }
 }
