@@ -4,25 +4,11 @@
 //! `tests/interop/check_sim.py`. This proves the simulator speaks the protocols
 //! as others implement them, not only as our own client libraries do.
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{process::Stdio, time::Duration};
 
 use i4gauge::sim::{PlantSpec, spec::SCENARIOS};
 
-use crate::util::start;
-
-/// The Python with the interop clients: `$I4GAUGE_PYTHON`, else `.venv/bin/python`.
-fn python() -> PathBuf {
-    let path = std::env::var_os("I4GAUGE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "{} not found: the interop tests need the third-party clients; run `bash .ci/run` \
-         (or: python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt)",
-        path.display()
-    );
-    path
-}
+use crate::util::{interop_dir, python, start};
 
 async fn check_with_third_party_clients(plant_name: &str) {
     let plant = start(&PlantSpec::scenario(plant_name).unwrap()).await;
@@ -33,7 +19,7 @@ async fn check_with_third_party_clients(plant_name: &str) {
         serde_json::to_vec_pretty(plant.manifest()).unwrap(),
     )
     .unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check_sim.py");
+    let script = interop_dir().join("check_sim.py");
     let child = tokio::process::Command::new(python())
         .arg(&script)
         .arg(&manifest)

@@ -22,6 +22,7 @@
 
 use std::{
     collections::BTreeSet,
+    ffi::OsString,
     net::{IpAddr, Ipv4Addr},
     path::{Path, PathBuf},
     process::Stdio,
@@ -33,14 +34,11 @@ use chrono::Utc;
 use i4gauge::evidence::{Asset, AssetId, Evidence, OpcUaService, Protocol, ScanStatus};
 use serde_json::Value;
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpListener,
 };
 
-use crate::{
-    interop_servers::{interop_dir, python},
-    util::binary,
-};
+use crate::util::{ScriptServer, binary, interop_dir, python};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// A scan of one of these servers must take less than this, timeouts included.
@@ -157,57 +155,24 @@ impl Server {
         args: &[&str],
         pki: Option<tempfile::TempDir>,
     ) -> Server {
-        let mut command = tokio::process::Command::new(program);
-        command.arg(interop_dir().join(script)).args(args);
+        let mut full_args: Vec<OsString> = args.iter().map(OsString::from).collect();
         if let Some(pki) = &pki {
-            command.arg("--pki").arg(pki.path());
+            full_args.push("--pki".into());
+            full_args.push(pki.path().into());
         }
-        let mut child = command
-            .current_dir(interop_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("{} {script} does not start: {error}", program.display())
-            });
-        // Keep stderr drained (a full pipe would stall the server) and at hand for messages.
-        let stderr = Arc::new(Mutex::new(String::new()));
-        tokio::spawn({
-            let stderr = stderr.clone();
-            let mut pipe = child.stderr.take().unwrap();
-            async move {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
-                    stderr
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
-                }
-            }
-        });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         // node-opcua loads three nodesets and makes its certificate first: seconds.
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "{script} {args:?}: no ready line within 60 s\n{}",
-                    stderr.lock().unwrap()
-                )
-            })
-            .unwrap();
-        let Some(line) = line else {
-            // Give the stderr task a moment to collect the error.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            panic!(
-                "{script} {args:?} exited before it was ready:\n{}",
-                stderr.lock().unwrap()
-            );
-        };
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|error| panic!("{script}: bad ready line {line:?}: {error}"));
+        let ScriptServer {
+            child,
+            ready,
+            stdout: mut lines,
+            ..
+        } = ScriptServer::spawn(
+            program,
+            &interop_dir().join(script),
+            &full_args,
+            Duration::from_secs(60),
+        )
+        .await;
         let port = u16::try_from(ready["port"].as_u64().expect("port in the ready line")).unwrap();
         let events = Arc::new(Mutex::new(Vec::new()));
         tokio::spawn({

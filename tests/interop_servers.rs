@@ -19,7 +19,6 @@ use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
     process::Stdio,
-    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -28,31 +27,12 @@ use i4gauge::evidence::{
     ScanStatus,
 };
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
-use crate::util::binary;
+use crate::util::{ScriptServer, binary, interop_dir, python};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// A scan of one of these servers must take less than this, timeouts included.
 const QUICK: Duration = Duration::from_secs(10);
-
-pub(crate) fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-/// The Python with pymodbus: `$I4GAUGE_PYTHON`, else `.venv/bin/python`.
-pub(crate) fn python() -> PathBuf {
-    let path = std::env::var_os("I4GAUGE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "{} not found: the interop tests need pymodbus; run `bash .ci/run` \
-         (or: python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt)",
-        path.display()
-    );
-    path
-}
 
 /// `node` from PATH, once modbus-serial is installed next to the script.
 fn node() -> PathBuf {
@@ -76,48 +56,14 @@ struct Server {
 
 impl Server {
     async fn start(program: &Path, script: &str, args: &[&str]) -> Server {
-        let mut child = tokio::process::Command::new(program)
-            .arg(interop_dir().join(script))
-            .args(args)
-            .current_dir(interop_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("{} {script} does not start: {error}", program.display())
-            });
-        // Keep stderr drained (a full pipe would stall the server) and at hand for messages.
-        let stderr = Arc::new(Mutex::new(String::new()));
-        tokio::spawn({
-            let stderr = stderr.clone();
-            let mut pipe = child.stderr.take().unwrap();
-            async move {
-                let mut chunk = [0u8; 4096];
-                while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
-                    stderr
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
-                }
-            }
-        });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("{script} {args:?}: no ready line within 30 s"))
-            .unwrap();
-        let Some(line) = line else {
-            // Give the stderr task a moment to collect the error.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            panic!(
-                "{script} {args:?} exited before it was ready:\n{}",
-                stderr.lock().unwrap()
-            );
-        };
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|error| panic!("{script}: bad ready line {line:?}: {error}"));
+        // The rest of stdout is dropped: these scripts print nothing after the ready line.
+        let ScriptServer { child, ready, .. } = ScriptServer::spawn(
+            program,
+            &interop_dir().join(script),
+            args,
+            Duration::from_secs(30),
+        )
+        .await;
         let port = u16::try_from(ready["port"].as_u64().expect("port in the ready line")).unwrap();
         Server {
             _child: child,
