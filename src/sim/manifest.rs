@@ -328,7 +328,19 @@ impl fmt::Display for Manifest {
                             (None, Some(server_id)) => {
                                 format!("server id: {}", server_id.additional_data)
                             }
-                            (None, None) => "no identity (registers only)".to_owned(),
+                            (None, None) => {
+                                let tables: Vec<&str> = [
+                                    (unit.holding_registers, "holding registers"),
+                                    (unit.input_registers, "input registers"),
+                                    (unit.coils, "coils"),
+                                    (unit.discrete_inputs, "discrete inputs"),
+                                ]
+                                .into_iter()
+                                .filter(|(count, _)| *count > 0)
+                                .map(|(_, name)| name)
+                                .collect();
+                                format!("no identity ({} only)", tables.join(", "))
+                            }
                         };
                         writeln!(
                             f,
