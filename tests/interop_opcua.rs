@@ -61,16 +61,9 @@ const READ_ONLY_SERVICES: &[&str] = &[
     "TranslateBrowsePathsToNodeIdsRequest",
 ];
 
-/// `node` from PATH, once node-opcua is installed next to the script.
+/// `node` from PATH, once node-opcua is installed.
 fn node() -> PathBuf {
-    let installed = interop_dir().join("node_modules/node-opcua/package.json");
-    assert!(
-        installed.exists(),
-        "{} not found: the interop tests need node-opcua; run `bash .ci/run` \
-         (or: cd tests/interop && npm ci)",
-        installed.display()
-    );
-    PathBuf::from("node")
+    crate::util::node_with("node-opcua")
 }
 
 /// A third-party OPC UA server this test started; killed when dropped.

@@ -34,16 +34,9 @@ const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// A scan of one of these servers must take less than this, timeouts included.
 const QUICK: Duration = Duration::from_secs(10);
 
-/// `node` from PATH, once modbus-serial is installed next to the script.
+/// `node` from PATH, once modbus-serial is installed.
 fn node() -> PathBuf {
-    let installed = interop_dir().join("node_modules/modbus-serial/package.json");
-    assert!(
-        installed.exists(),
-        "{} not found: the interop tests need modbus-serial; run `bash .ci/run` \
-         (or: cd tests/interop && npm ci)",
-        installed.display()
-    );
-    PathBuf::from("node")
+    crate::util::node_with("modbus-serial")
 }
 
 /// A third-party server this test started; killed when dropped.

@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use i4gauge::discover::opcua::mode_name;
 use i4gauge::sim::{PlantSpec, manifest::OpcUaServerManifest, spec::SCENARIOS};
 use opcua::{
     client::{ClientBuilder, IdentityToken, Session},
@@ -27,15 +28,6 @@ fn client(pki: &std::path::Path) -> opcua::client::Client {
         .session_retry_limit(1)
         .client()
         .expect("client config is valid")
-}
-
-fn mode_name(mode: MessageSecurityMode) -> &'static str {
-    match mode {
-        MessageSecurityMode::None => "None",
-        MessageSecurityMode::Sign => "Sign",
-        MessageSecurityMode::SignAndEncrypt => "SignAndEncrypt",
-        MessageSecurityMode::Invalid => "Invalid",
-    }
 }
 
 async fn check_endpoints(server: &OpcUaServerManifest) {

@@ -169,3 +169,15 @@ impl ScriptServer {
         }
     }
 }
+
+/// `node` from PATH, once `package` is installed next to the interop scripts.
+pub fn node_with(package: &str) -> PathBuf {
+    let installed = interop_dir().join(format!("node_modules/{package}/package.json"));
+    assert!(
+        installed.exists(),
+        "{} not found: the interop tests need {package}; run `bash .ci/run` \
+         (or: cd tests/interop && npm ci)",
+        installed.display()
+    );
+    PathBuf::from("node")
+}

@@ -128,7 +128,8 @@ fn diagnostic(kind: DiagnosticKind, message: String) -> PortDiagnostic {
     }
 }
 
-fn mode_name(mode: MessageSecurityMode) -> &'static str {
+/// The name of a message security mode as OPC UA writes it (`SignAndEncrypt`).
+pub fn mode_name(mode: MessageSecurityMode) -> &'static str {
     match mode {
         MessageSecurityMode::None => "None",
         MessageSecurityMode::Sign => "Sign",
