@@ -466,6 +466,29 @@ mod command {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unwritable_output_is_refused_before_anything_is_sent() {
+        let plant = start_spread(&PlantSpec::builtin_default(), [127, 0, 20, 1]).await;
+        let device = modbus(plant.manifest(), "plc-boiler");
+        let output = discover_command()
+            .arg(device.address.to_string())
+            .args(["-o", "/nonexistent-i4gauge-dir/evidence.json"])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("/nonexistent-i4gauge-dir"), "{stderr}");
+        assert!(
+            plant
+                .modbus_log("plc-boiler")
+                .unwrap()
+                .requests()
+                .is_empty()
+        );
+        plant.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bad_targets_are_usage_errors_naming_the_target() {
         for (target, expected) in [("10.1.0.300", "10.1.0.300"), ("10.0.0.0/8", "16777216")] {
             let output = discover_command().arg(target).output().await.unwrap();

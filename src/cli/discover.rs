@@ -283,6 +283,18 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
             print_plan(&hosts, &config, args.json)?;
             return Ok(Outcome::Success);
         }
+        // Find out now, not after a long scan, that the evidence cannot be written.
+        let directory = match args.output.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => std::path::Path::new("."),
+        };
+        tempfile::NamedTempFile::new_in(directory).with_context(|| {
+            format!(
+                "cannot write the evidence to {}: its directory {} is not writable",
+                args.output.display(),
+                directory.display()
+            )
+        })?;
 
         let cancel = CancellationToken::new();
         tokio::spawn({
