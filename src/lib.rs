@@ -5,9 +5,14 @@
 //! `history` and `survey`. This crate is the library; `src/main.rs` and [`cli`] are
 //! a thin command-line layer over it. See `ARCHITECTURE.md` for the code map.
 
+pub mod answers;
+pub mod assess;
 pub mod cli;
 pub mod discover;
 pub mod evidence;
+pub mod interview;
 pub mod logging;
 pub mod questionnaire;
+pub mod scale;
 pub mod sim;
+pub mod source;

@@ -4,11 +4,13 @@
 //! ephemeral ports ([`util::start`]), so tests run in parallel and never touch
 //! anything but 127.0.0.0/8.
 
+mod assess;
 mod cli;
 mod discover;
 mod interop;
 mod interop_opcua;
 mod interop_servers;
+mod questionnaire;
 mod sim_modbus;
 mod sim_opcua;
 mod util;

@@ -4,8 +4,11 @@
 //! function that calls into the library and turns the result into output and
 //! an [`Outcome`]. Exit codes are documented on [`Outcome`] and in `--help`.
 
+mod assess;
 mod discover;
 mod evidence;
+mod interview;
+mod questionnaire;
 mod sim;
 
 use std::process::ExitCode;
@@ -46,6 +49,13 @@ enum Command {
     /// Check and summarise evidence documents written by discovery.
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
+    /// Interview the enterprise in kk/ru/en; answers are saved after every reply.
+    Interview(interview::InterviewArgs),
+    /// Score answers and evidence: declared and verified levels, contradictions, roadmap.
+    Assess(assess::AssessArgs),
+    /// Check questionnaire files (questions, evidence rules, action library).
+    #[command(subcommand)]
+    Questionnaire(questionnaire::QuestionnaireCommand),
 }
 
 /// How a command ended; maps to the process exit code.
@@ -87,6 +97,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Discover(args) => discover::run(args, cli.quiet),
         Command::Sim(args) => sim::run(args, cli.quiet),
         Command::Evidence(command) => evidence::run(command),
+        Command::Interview(args) => interview::run(args),
+        Command::Assess(args) => assess::run(args),
+        Command::Questionnaire(command) => questionnaire::run(command),
     }
 }
 

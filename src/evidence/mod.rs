@@ -15,6 +15,7 @@
 //! Architecture invariant: this module is plain data plus (de)serialization; it
 //! does no network I/O and knows nothing about how evidence is scored.
 
+pub mod facts;
 pub mod topology;
 
 use std::{
@@ -816,19 +817,12 @@ impl Evidence {
     /// Writes the document atomically: to a temporary file beside `path`, then
     /// renamed over it, so a reader never sees half a document.
     pub fn save(&self, path: &Path) -> Result<(), EvidenceError> {
-        let io_error = |error| EvidenceError::Io {
-            path: path.display().to_string(),
-            error,
-        };
-        let directory = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let mut file = tempfile::NamedTempFile::new_in(directory).map_err(io_error)?;
-        std::io::Write::write_all(&mut file, self.to_json().as_bytes()).map_err(io_error)?;
-        file.as_file().sync_all().map_err(io_error)?;
-        file.persist(path).map_err(|e| io_error(e.error))?;
-        Ok(())
+        crate::source::write_atomic(path, self.to_json().as_bytes()).map_err(|error| {
+            EvidenceError::Io {
+                path: path.display().to_string(),
+                error,
+            }
+        })
     }
 
     /// Whether every run completed.

@@ -2,17 +2,36 @@
 //! texts and roadmap actions live under `questionnaires/` in Kazakh, Russian
 //! and English, and are validated on load.
 //!
-//! So far: [`Lang`] and the terminology [`glossary::Glossary`] every text must
-//! follow. The questionnaire itself, its loader and the answers format build on
-//! these.
+//! [`model`] holds the validated types, [`load`] reads and checks a
+//! questionnaire directory (format: `docs/questionnaire.md`), [`glossary`] the
+//! terminology every text follows.
 
 pub mod glossary;
+pub mod load;
+pub mod model;
+pub mod ui;
+
+pub use load::{DONT_KNOW, Sources};
+pub use model::*;
 
 use serde::{Deserialize, Serialize};
 
 /// A language of questionnaires, prompts and reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum Lang {
     /// Kazakh (Қазақша).
     Kk,
