@@ -35,6 +35,11 @@ FC 17, then one harmless read). A gateway (exceptions 0x0A/0x0B) gets a sweep of
 unit ids 1-247 and every serial device behind it is reported. Devices answering
 every unit id identically are reported once.
 
+OPC UA: servers that a Local Discovery Server reports (FindServers) are probed
+too, but only where their discovery URL resolves to an address among the
+targets; the others are recorded in the evidence as outside the scope and
+never contacted.
+
 Ctrl-C or --deadline stops the scan, writes what was found (marked incomplete)
 and exits 1.
 

@@ -118,6 +118,89 @@ pub struct OpcUaFindings {
     pub service: Option<OpcUaService>,
     /// Problems met.
     pub diagnostics: Vec<PortDiagnostic>,
+    /// Discovery URLs of other servers FindServers reported (a Local Discovery
+    /// Server's registered servers): the scan decides which to follow.
+    pub registered: Vec<RegisteredLink>,
+}
+
+/// One discovery URL of another server that FindServers reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredLink {
+    /// ApplicationUri of that server.
+    pub application_uri: String,
+    /// ApplicationName text.
+    pub application_name: String,
+    /// The discovery URL as reported.
+    pub discovery_url: String,
+}
+
+/// The host and port of an `opc.tcp://HOST[:PORT][/PATH]` URL (port 4840 if
+/// not written; IPv6 hosts bracketed); `None` for anything else.
+pub fn opc_tcp_host_port(url: &str) -> Option<(String, u16)> {
+    let url = url.trim();
+    let scheme = "opc.tcp://";
+    if url.len() < scheme.len() || !url[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        return None;
+    }
+    let authority = url[scheme.len()..].split(['/', '?', '#']).next()?;
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        host.parse::<std::net::Ipv6Addr>().ok()?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(port) => port.parse::<u16>().ok().filter(|p| *p > 0)?,
+        None => 4840,
+    };
+    let host = host.trim_end_matches('.');
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+    {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port))
+}
+
+/// The discovery URLs of the servers in a FindServers answer other than the
+/// one probed at `address` (known by the ApplicationUris in `own_uris`, or by
+/// a discovery URL naming `address` itself), in answer order, without repeats.
+/// Clients are not servers and are left out.
+pub fn registered_links(
+    applications: &[OpcUaApplication],
+    own_uris: &[&str],
+    address: SocketAddr,
+) -> Vec<RegisteredLink> {
+    let names_self = |url: &str| {
+        opc_tcp_host_port(url).is_some_and(|(host, port)| {
+            port == address.port() && host.parse::<std::net::IpAddr>().ok() == Some(address.ip())
+        })
+    };
+    let mut links: Vec<RegisteredLink> = Vec::new();
+    for application in applications {
+        if application.application_type == "client"
+            || own_uris.contains(&application.application_uri.as_str())
+            || application.discovery_urls.iter().any(|u| names_self(u))
+        {
+            continue;
+        }
+        for url in &application.discovery_urls {
+            if links.iter().all(|l| &l.discovery_url != url) {
+                links.push(RegisteredLink {
+                    application_uri: application.application_uri.clone(),
+                    application_name: application.application_name.clone(),
+                    discovery_url: url.clone(),
+                });
+            }
+        }
+    }
+    links
 }
 
 fn diagnostic(kind: DiagnosticKind, message: String) -> PortDiagnostic {
@@ -363,6 +446,7 @@ pub async fn probe_opcua(
             port: address.port(),
             service: None,
             diagnostics,
+            registered: Vec::new(),
         };
     }
     let client = match client_builder(pki_dir, config.timeout).client() {
@@ -379,6 +463,7 @@ pub async fn probe_opcua(
                 port: address.port(),
                 service: None,
                 diagnostics,
+                registered: Vec::new(),
             };
         }
     };
@@ -399,6 +484,7 @@ pub async fn probe_opcua(
                 port: address.port(),
                 service: None,
                 diagnostics,
+                registered: Vec::new(),
             };
         }
         Err(_) => {
@@ -413,6 +499,7 @@ pub async fn probe_opcua(
                 port: address.port(),
                 service: None,
                 diagnostics,
+                registered: Vec::new(),
             };
         }
     };
@@ -455,6 +542,11 @@ pub async fn probe_opcua(
         }
     };
 
+    let own_uris: Vec<&str> = endpoints
+        .iter()
+        .map(|e| e.server.application_uri.as_ref())
+        .collect();
+    let registered = registered_links(&applications, &own_uris, address);
     let endpoint_facts: Vec<OpcUaEndpoint> = endpoints.iter().map(endpoint_facts).collect();
     let security_findings = security_findings(&endpoint_facts, Utc::now());
     let read = read_session_facts(client, &url, &endpoints, config, &mut diagnostics).await;
@@ -490,8 +582,10 @@ pub async fn probe_opcua(
             address_space,
             devices,
             security_findings,
+            registered_servers: Vec::new(),
         }),
         diagnostics,
+        registered,
     }
 }
 
@@ -1136,6 +1230,69 @@ mod tests {
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["DI", "Machinery", "MachineVision"]);
         assert_eq!(found[0].namespace_uri, "http://opcfoundation.org/UA/DI");
+    }
+
+    #[test]
+    fn opc_tcp_urls_give_host_and_port() {
+        for (url, expected) in [
+            ("opc.tcp://10.1.0.7:4841/", Some(("10.1.0.7", 4841))),
+            ("OPC.TCP://PLC1.Local/UA/Server", Some(("plc1.local", 4840))),
+            ("opc.tcp://[fd00::7]:4842", Some(("fd00::7", 4842))),
+            ("opc.tcp://[fd00::7]", Some(("fd00::7", 4840))),
+            ("opc.tcp://historian:48010?x=1", Some(("historian", 48010))),
+            ("https://10.1.0.7:4843/", None),
+            ("opc.tcp://:4840/", None),
+            ("opc.tcp://10.1.0.7:0/", None),
+            ("opc.tcp://10.1.0.7:port/", None),
+            ("opc.tcp://fd00::7:4840/", None),
+            ("opc.tcp://[not-v6]:4840/", None),
+            ("opc.tcp://a b:4840/", None),
+        ] {
+            let found = opc_tcp_host_port(url);
+            assert_eq!(
+                found.as_ref().map(|(h, p)| (h.as_str(), *p)),
+                expected,
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn registered_links_leave_out_the_server_itself_and_clients() {
+        let application = |uri: &str, kind: &str, urls: &[&str]| OpcUaApplication {
+            application_uri: uri.into(),
+            product_uri: String::new(),
+            application_name: uri.trim_start_matches("urn:").into(),
+            application_type: kind.into(),
+            discovery_urls: urls.iter().map(|u| (*u).to_owned()).collect(),
+        };
+        let address: SocketAddr = "10.1.0.2:4840".parse().unwrap();
+        let links = registered_links(
+            &[
+                application("urn:lds", "discovery-server", &["opc.tcp://lds:4840/"]),
+                application("urn:alias", "server", &["opc.tcp://10.1.0.2:4840/"]),
+                application("urn:hmi", "client", &["opc.tcp://10.1.0.9:4840/"]),
+                application(
+                    "urn:line",
+                    "server",
+                    &["opc.tcp://10.1.0.5:4841/", "opc.tcp://line:4841/"],
+                ),
+                application("urn:line-again", "server", &["opc.tcp://10.1.0.5:4841/"]),
+            ],
+            &["urn:lds"],
+            address,
+        );
+        let found: Vec<(&str, &str)> = links
+            .iter()
+            .map(|l| (l.application_uri.as_str(), l.discovery_url.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("urn:line", "opc.tcp://10.1.0.5:4841/"),
+                ("urn:line", "opc.tcp://line:4841/"),
+            ]
+        );
     }
 
     #[test]
