@@ -103,6 +103,7 @@ async fn main() {
         let config = OpcUaProbeConfig {
             timeout: Duration::from_secs(10),
             credentials: None,
+            user_certificate: None,
             pki_dir: None,
             browse: Some(BrowseLimits {
                 max_nodes: 500_000,

@@ -279,16 +279,23 @@ impl Server {
 /// given): exit code 0, a complete scan; returns the evidence and the time the
 /// command took. A hang fails after 60 s.
 async fn scan_port(port: u16, user: &str, password: Option<&str>) -> (Evidence, Duration) {
+    let mut login: Vec<OsString> = Vec::new();
+    if let Some(password) = password {
+        login.extend(["--opcua-user", user, "--opcua-password", password].map(OsString::from));
+    }
+    scan_port_with(port, &login).await
+}
+
+/// [`scan_port`] with these login arguments.
+async fn scan_port_with(port: u16, login: &[OsString]) -> (Evidence, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let output_path = dir.path().join("evidence.json");
     let mut command = tokio::process::Command::new(binary());
     command
         .arg("discover")
         .arg(format!("127.0.0.1:{port}"))
-        .args(["--opcua-ports", &port.to_string()]);
-    if let Some(password) = password {
-        command.args(["--opcua-user", user, "--opcua-password", password]);
-    }
+        .args(["--opcua-ports", &port.to_string()])
+        .args(login);
     let started = Instant::now();
     let output = tokio::time::timeout(
         Duration::from_secs(60),
@@ -603,6 +610,122 @@ mod asyncua {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_secure_only_server_is_read_with_credentials_only() {
         secure_only_server_is_read_with_credentials_only(Server::asyncua(true).await).await;
+    }
+}
+
+/// Certificate login (X509 user token) against asyncua configured to accept
+/// one user certificate besides user names, on secured endpoints only.
+mod user_certificate {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_user_certificate_logs_in_in_pem_and_der_and_a_stranger_is_refused() {
+        let certificates = tempfile::Builder::new()
+            .prefix("i4gauge-test-user-cert-")
+            .tempdir()
+            .unwrap();
+        let dir = certificates.path().to_str().unwrap().to_owned();
+        let server = Server::start(
+            &python(),
+            "asyncua_server.py",
+            &["--secure-only", "--user-cert-dir", &dir],
+            None,
+        )
+        .await;
+        assert!(
+            server
+                .endpoints()
+                .iter()
+                .all(|(_, mode, tokens)| mode != "None"
+                    && tokens.contains("certificate")
+                    && !tokens.contains("anonymous")),
+            "secured endpoints with certificate login only: {:?}",
+            server.endpoints()
+        );
+        let login = |prefix: &str, format: &str| -> Vec<OsString> {
+            let path = |what: &str| {
+                certificates
+                    .path()
+                    .join(format!("{prefix}-{what}.{format}"))
+            };
+            vec![
+                "--opcua-user-cert".into(),
+                path("cert").into(),
+                "--opcua-user-key".into(),
+                path("key").into(),
+            ]
+        };
+
+        for format in ["pem", "der"] {
+            let events_before = server.events.lock().unwrap().len();
+            let (evidence, elapsed) = scan_port_with(server.port, &login("user", format)).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let events = server.events.lock().unwrap()[events_before..].to_vec();
+            eprintln!("user certificate ({format}): scanned in {elapsed:?}");
+            let scan = Scan {
+                evidence,
+                elapsed,
+                events,
+            };
+            assert_endpoints(&server, &scan);
+            assert_session(&server, &scan, "certificate");
+            let logins = scan.logins();
+            assert_eq!(logins.len(), 1, "{logins:?}");
+            assert_eq!(logins[0]["token"], "certificate", "{logins:?}");
+            assert_eq!(logins[0]["accepted"], true, "{logins:?}");
+            assert_eq!(logins[0]["user"], "CN=i4gauge interop user", "{logins:?}");
+            scan.assert_read_only();
+        }
+
+        let events_before = server.events.lock().unwrap().len();
+        let (evidence, _) = scan_port_with(server.port, &login("stranger", "pem")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let events = server.events.lock().unwrap()[events_before..].to_vec();
+        let refused = Scan {
+            evidence,
+            elapsed: Duration::ZERO,
+            events,
+        };
+        assert!(refused.service().session.is_none());
+        let logins = refused.logins();
+        assert_eq!(logins.len(), 1, "{logins:?}");
+        assert_eq!(logins[0]["token"], "certificate");
+        assert_eq!(logins[0]["accepted"], false);
+        assert_eq!(refused.count("ReadRequest"), 0, "{:?}", refused.services());
+        let target = format!("127.0.0.1:{}", server.port);
+        assert!(
+            refused
+                .evidence
+                .diagnostics
+                .iter()
+                .any(|d| d.target == target && d.message.contains("certificate session")),
+            "a refused certificate is a diagnostic: {:?}",
+            refused.evidence.diagnostics
+        );
+        refused.assert_read_only();
+
+        // A key that is not the certificate's is refused before anything is sent.
+        let output = tokio::process::Command::new(binary())
+            .arg("discover")
+            .arg(format!("127.0.0.1:{}", server.port))
+            .arg("--opcua-user-cert")
+            .arg(certificates.path().join("user-cert.pem"))
+            .arg("--opcua-user-key")
+            .arg(certificates.path().join("stranger-key.der"))
+            .arg("-o")
+            .arg(certificates.path().join("never.json"))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("stranger-key.der is not the private key"),
+            "{stderr}"
+        );
+        assert!(!certificates.path().join("never.json").exists());
     }
 }
 

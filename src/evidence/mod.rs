@@ -562,7 +562,8 @@ pub struct CertificateFacts {
 /// What a session read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpcUaSessionFacts {
-    /// How the session logged in: `anonymous` or `username`.
+    /// How the session logged in: `anonymous`, `username`, or `certificate`
+    /// (an X.509 user certificate, since 1.2).
     pub login: String,
     /// ServerStatus.State, e.g. `Running`.
     #[serde(default)]

@@ -41,6 +41,95 @@ pub struct OpcUaCredentials {
     pub password: String,
 }
 
+/// A user's X.509 certificate and private key for certificate login (the
+/// X509IdentityToken), loaded by [`UserCertificate::load`].
+#[derive(Debug, Clone)]
+pub struct UserCertificate {
+    certificate: opcua::crypto::X509,
+    key: opcua::crypto::PrivateKey,
+    /// The certificate's subject, for messages.
+    pub subject: String,
+}
+
+impl UserCertificate {
+    /// Reads a certificate (DER or PEM) and its RSA private key (PEM, or DER:
+    /// PKCS#8 or PKCS#1) and checks that they belong together. The error
+    /// names the file at fault.
+    pub fn load(certificate: &Path, key: &Path) -> Result<UserCertificate, String> {
+        use x509_cert::der::{Decode, DecodePem, Encode};
+
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))
+        };
+        let is_pem = |bytes: &[u8]| {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).contains("-----BEGIN")
+        };
+        let certificate_bytes = read(certificate)?;
+        let parsed = if is_pem(&certificate_bytes) {
+            x509_cert::Certificate::from_pem(&certificate_bytes).map_err(|e| e.to_string())
+        } else {
+            x509_cert::Certificate::from_der(&certificate_bytes).map_err(|e| e.to_string())
+        }
+        .map_err(|error| {
+            format!(
+                "{}: not an X.509 certificate (DER or PEM): {error}",
+                certificate.display()
+            )
+        })?;
+        let certificate_der = parsed.to_der().map_err(|e| e.to_string())?;
+        let x509 = opcua::crypto::X509::from_der(&certificate_der)
+            .map_err(|error| format!("{}: {error}", certificate.display()))?;
+
+        let key_bytes = read(key)?;
+        let pem_forms: Vec<Vec<u8>> = if is_pem(&key_bytes) {
+            vec![key_bytes]
+        } else {
+            ["PRIVATE KEY", "RSA PRIVATE KEY"]
+                .iter()
+                .filter_map(|label| {
+                    x509_cert::der::pem::encode_string(
+                        label,
+                        x509_cert::der::pem::LineEnding::LF,
+                        &key_bytes,
+                    )
+                    .ok()
+                })
+                .map(String::into_bytes)
+                .collect()
+        };
+        let private_key = pem_forms
+            .iter()
+            .find_map(|pem| opcua::crypto::PrivateKey::from_pem(pem).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{}: not an RSA private key (PEM, or DER in PKCS#8 or PKCS#1; unencrypted)",
+                    key.display()
+                )
+            })?;
+        let key_info = private_key
+            .public_key_to_info()
+            .ok()
+            .and_then(|info| info.to_der().ok());
+        let certificate_info = parsed.tbs_certificate.subject_public_key_info.to_der().ok();
+        if key_info.is_none() || key_info != certificate_info {
+            return Err(format!(
+                "{} is not the private key of the certificate {}",
+                key.display(),
+                certificate.display()
+            ));
+        }
+        Ok(UserCertificate {
+            certificate: x509,
+            key: private_key,
+            subject: parsed.tbs_certificate.subject.to_string(),
+        })
+    }
+
+    fn token(&self) -> IdentityToken {
+        IdentityToken::new_x509(self.certificate.clone(), self.key.clone())
+    }
+}
+
 /// How to probe OPC UA ports.
 #[derive(Debug, Clone)]
 pub struct OpcUaProbeConfig {
@@ -48,6 +137,8 @@ pub struct OpcUaProbeConfig {
     pub timeout: Duration,
     /// Credentials, if the user gave them.
     pub credentials: Option<OpcUaCredentials>,
+    /// A user certificate for certificate login, if the user gave one.
+    pub user_certificate: Option<UserCertificate>,
     /// Browse the address space (in a session) within these limits.
     pub browse: Option<browse::BrowseLimits>,
     /// Where the client's certificate and key live; `None`: a temporary directory.
@@ -597,7 +688,8 @@ type SessionRead = (
 );
 
 /// Opens a session only where allowed (anonymous over SecurityPolicy None, or
-/// the user's credentials over the most secure endpoint taking a user name),
+/// the user's certificate or else credentials over the most secure endpoint
+/// taking that token),
 /// reads identity and capabilities in one batch, the DI devices and (if asked)
 /// browses, then closes the session.
 async fn read_session_facts(
@@ -618,23 +710,35 @@ async fn read_session_facts(
     let anonymous = endpoints.iter().find(|e| {
         e.security_mode == MessageSecurityMode::None && offers(e, UserTokenType::Anonymous)
     });
-    let (endpoint, identity, login) = match (anonymous, &config.credentials) {
-        (Some(endpoint), _) => (endpoint, IdentityToken::Anonymous, "anonymous"),
-        (None, Some(credentials)) => {
-            let endpoint = endpoints
-                .iter()
-                .filter(|e| offers(e, UserTokenType::UserName))
-                .max_by_key(|e| e.security_level)?;
-            (
-                endpoint,
-                IdentityToken::UserName(
-                    credentials.user.clone(),
-                    credentials.password.clone().into(),
-                ),
-                "username",
-            )
-        }
-        (None, None) => return None,
+    // The most secure endpoint that takes a token type.
+    let best = |token: UserTokenType| {
+        endpoints
+            .iter()
+            .filter(|e| offers(e, token))
+            .max_by_key(|e| e.security_level)
+    };
+    // Anonymous over None first (nothing of the user's is sent), then the
+    // user's certificate, then the user name: the first the server offers.
+    let certificate = config
+        .user_certificate
+        .as_ref()
+        .and_then(|c| Some((best(UserTokenType::Certificate)?, c)));
+    let username = config
+        .credentials
+        .as_ref()
+        .and_then(|c| Some((best(UserTokenType::UserName)?, c)));
+    let (endpoint, identity, login) = match (anonymous, certificate, username) {
+        (Some(endpoint), _, _) => (endpoint, IdentityToken::Anonymous, "anonymous"),
+        (None, Some((endpoint, certificate)), _) => (endpoint, certificate.token(), "certificate"),
+        (None, None, Some((endpoint, credentials))) => (
+            endpoint,
+            IdentityToken::UserName(
+                credentials.user.clone(),
+                credentials.password.clone().into(),
+            ),
+            "username",
+        ),
+        (None, None, None) => return None,
     };
     let policy = SecurityPolicy::from_uri(endpoint.security_policy_uri.as_ref());
     let target = (url, policy.to_str(), endpoint.security_mode);
