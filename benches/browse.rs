@@ -4,7 +4,11 @@
 //! process's peak memory.
 //!
 //! Run: `cargo bench --bench browse`. Optional: `I4GAUGE_BROWSE_URL=opc.tcp://HOST:PORT/`
-//! browses another server (e.g. a node-opcua one) instead of starting the simulator.
+//! browses another server (e.g. a node-opcua one: `node tests/interop/node_opcua_server.mjs
+//! --port 0 --folders 100 --per-folder 1000`) instead of starting the simulator;
+//! `I4GAUGE_BROWSE_CONFIGS=1000x8,2000x16` sets the nodes per request x requests
+//! in flight tried, `I4GAUGE_BROWSE_RUNS=N` how often each runs (default 3; take
+//! the best: the first run also warms the server up).
 
 use std::{
     io::{BufRead, BufReader},
@@ -99,10 +103,31 @@ async fn main() {
     let pki = ClientPki::new().unwrap();
     let pki_dir = pki.path().await;
     let table = CompanionSpecTable::builtin();
-    for (per_request, in_flight) in [(1000, 4), (500, 4), (1000, 8)] {
+    // I4GAUGE_BROWSE_CONFIGS="1000x8,2000x16" (nodes per request x requests in
+    // flight) and I4GAUGE_BROWSE_RUNS=N (runs of each; the best is the figure).
+    let configs: Vec<(usize, usize)> = std::env::var("I4GAUGE_BROWSE_CONFIGS")
+        .unwrap_or_else(|_| "1000x8,2000x8,2000x16".to_owned())
+        .split(',')
+        .map(|pair| {
+            let (per_request, in_flight) = pair
+                .split_once('x')
+                .expect("I4GAUGE_BROWSE_CONFIGS is like 1000x8,2000x16");
+            (per_request.parse().unwrap(), in_flight.parse().unwrap())
+        })
+        .collect();
+    let runs: usize = std::env::var("I4GAUGE_BROWSE_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let configs: Vec<(usize, usize)> = configs
+        .into_iter()
+        .flat_map(|config| std::iter::repeat_n(config, runs))
+        .collect();
+    for (per_request, in_flight) in configs {
         let config = OpcUaProbeConfig {
             timeout: Duration::from_secs(10),
             credentials: None,
+            user_certificate: None,
             pki_dir: None,
             browse: Some(BrowseLimits {
                 max_nodes: 500_000,
@@ -120,10 +145,15 @@ async fn main() {
             println!("  diagnostic: {}", diagnostic.message);
         }
         let service = findings.service.expect("the server answers");
+        let max_per_browse = service
+            .session
+            .as_ref()
+            .and_then(|s| s.operation_limits.get("MaxNodesPerBrowse").copied());
         let space = service.address_space.expect("browsed");
         println!(
             "  {per_request:>4} nodes/request, {in_flight} in flight: {:>7} nodes ({} variables) in {:.2} s \
-             = {:>7.0} nodes/s (whole probe incl. session); truncated: {}; peak memory {:.0} MiB",
+             = {:>7.0} nodes/s (whole probe incl. session); truncated: {}; peak memory {:.0} MiB; \
+             server MaxNodesPerBrowse {max_per_browse:?}",
             space.nodes,
             space.by_node_class.get("Variable").copied().unwrap_or(0),
             elapsed.as_secs_f64(),

@@ -161,6 +161,7 @@ async fn identification_scan(hosts: Vec<ScanHost>, host_rate: u32) -> (Duration,
         opcua: i4gauge::discover::opcua::OpcUaProbeConfig {
             timeout: Duration::from_millis(500),
             credentials: None,
+            user_certificate: None,
             browse: None,
             pki_dir: None,
         },

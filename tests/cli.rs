@@ -257,7 +257,9 @@ fn evidence_check_exit_codes_follow_completeness_and_validity() {
     .save(&partial)
     .unwrap();
     let text = std::fs::read_to_string(&complete).unwrap();
-    std::fs::write(&future, text.replace("\"1.1\"", "\"3.1\"")).unwrap();
+    let current = format!("\"{}\"", i4gauge::evidence::SCHEMA_VERSION);
+    assert!(text.contains(&current), "{text}");
+    std::fs::write(&future, text.replace(&current, "\"3.1\"")).unwrap();
 
     let output = i4gauge()
         .args(["evidence", "check", "--json"])

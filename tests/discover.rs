@@ -37,6 +37,7 @@ fn config(host_rate: u32) -> DiscoverConfig {
         opcua: i4gauge::discover::opcua::OpcUaProbeConfig {
             timeout: Duration::from_millis(500),
             credentials: None,
+            user_certificate: None,
             browse: None,
             pki_dir: None,
         },
@@ -715,6 +716,7 @@ mod opcua {
         config.opcua = OpcUaProbeConfig {
             timeout: Duration::from_secs(5),
             credentials,
+            user_certificate: None,
             pki_dir: None,
             browse: Some(BrowseLimits {
                 max_nodes: 100_000,

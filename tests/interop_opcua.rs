@@ -19,6 +19,10 @@
 //! lines, so the tests check what a scan did to the server: read-only services
 //! only, a session only where one is allowed, credentials sent only where
 //! anonymous access is not offered.
+//!
+//! A Local Discovery Server (`tests/interop/asyncua_lds.py`, asyncua keeping
+//! registered servers) checks that registered servers are followed inside the
+//! scope and never contacted outside it.
 
 use std::{
     collections::BTreeSet,
@@ -275,16 +279,23 @@ impl Server {
 /// given): exit code 0, a complete scan; returns the evidence and the time the
 /// command took. A hang fails after 60 s.
 async fn scan_port(port: u16, user: &str, password: Option<&str>) -> (Evidence, Duration) {
+    let mut login: Vec<OsString> = Vec::new();
+    if let Some(password) = password {
+        login.extend(["--opcua-user", user, "--opcua-password", password].map(OsString::from));
+    }
+    scan_port_with(port, &login).await
+}
+
+/// [`scan_port`] with these login arguments.
+async fn scan_port_with(port: u16, login: &[OsString]) -> (Evidence, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let output_path = dir.path().join("evidence.json");
     let mut command = tokio::process::Command::new(binary());
     command
         .arg("discover")
         .arg(format!("127.0.0.1:{port}"))
-        .args(["--opcua-ports", &port.to_string()]);
-    if let Some(password) = password {
-        command.args(["--opcua-user", user, "--opcua-password", password]);
-    }
+        .args(["--opcua-ports", &port.to_string()])
+        .args(login);
     let started = Instant::now();
     let output = tokio::time::timeout(
         Duration::from_secs(60),
@@ -602,6 +613,122 @@ mod asyncua {
     }
 }
 
+/// Certificate login (X509 user token) against asyncua configured to accept
+/// one user certificate besides user names, on secured endpoints only.
+mod user_certificate {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_user_certificate_logs_in_in_pem_and_der_and_a_stranger_is_refused() {
+        let certificates = tempfile::Builder::new()
+            .prefix("i4gauge-test-user-cert-")
+            .tempdir()
+            .unwrap();
+        let dir = certificates.path().to_str().unwrap().to_owned();
+        let server = Server::start(
+            &python(),
+            "asyncua_server.py",
+            &["--secure-only", "--user-cert-dir", &dir],
+            None,
+        )
+        .await;
+        assert!(
+            server
+                .endpoints()
+                .iter()
+                .all(|(_, mode, tokens)| mode != "None"
+                    && tokens.contains("certificate")
+                    && !tokens.contains("anonymous")),
+            "secured endpoints with certificate login only: {:?}",
+            server.endpoints()
+        );
+        let login = |prefix: &str, format: &str| -> Vec<OsString> {
+            let path = |what: &str| {
+                certificates
+                    .path()
+                    .join(format!("{prefix}-{what}.{format}"))
+            };
+            vec![
+                "--opcua-user-cert".into(),
+                path("cert").into(),
+                "--opcua-user-key".into(),
+                path("key").into(),
+            ]
+        };
+
+        for format in ["pem", "der"] {
+            let events_before = server.events.lock().unwrap().len();
+            let (evidence, elapsed) = scan_port_with(server.port, &login("user", format)).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let events = server.events.lock().unwrap()[events_before..].to_vec();
+            eprintln!("user certificate ({format}): scanned in {elapsed:?}");
+            let scan = Scan {
+                evidence,
+                elapsed,
+                events,
+            };
+            assert_endpoints(&server, &scan);
+            assert_session(&server, &scan, "certificate");
+            let logins = scan.logins();
+            assert_eq!(logins.len(), 1, "{logins:?}");
+            assert_eq!(logins[0]["token"], "certificate", "{logins:?}");
+            assert_eq!(logins[0]["accepted"], true, "{logins:?}");
+            assert_eq!(logins[0]["user"], "CN=i4gauge interop user", "{logins:?}");
+            scan.assert_read_only();
+        }
+
+        let events_before = server.events.lock().unwrap().len();
+        let (evidence, _) = scan_port_with(server.port, &login("stranger", "pem")).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let events = server.events.lock().unwrap()[events_before..].to_vec();
+        let refused = Scan {
+            evidence,
+            elapsed: Duration::ZERO,
+            events,
+        };
+        assert!(refused.service().session.is_none());
+        let logins = refused.logins();
+        assert_eq!(logins.len(), 1, "{logins:?}");
+        assert_eq!(logins[0]["token"], "certificate");
+        assert_eq!(logins[0]["accepted"], false);
+        assert_eq!(refused.count("ReadRequest"), 0, "{:?}", refused.services());
+        let target = format!("127.0.0.1:{}", server.port);
+        assert!(
+            refused
+                .evidence
+                .diagnostics
+                .iter()
+                .any(|d| d.target == target && d.message.contains("certificate session")),
+            "a refused certificate is a diagnostic: {:?}",
+            refused.evidence.diagnostics
+        );
+        refused.assert_read_only();
+
+        // A key that is not the certificate's is refused before anything is sent.
+        let output = tokio::process::Command::new(binary())
+            .arg("discover")
+            .arg(format!("127.0.0.1:{}", server.port))
+            .arg("--opcua-user-cert")
+            .arg(certificates.path().join("user-cert.pem"))
+            .arg("--opcua-user-key")
+            .arg(certificates.path().join("stranger-key.der"))
+            .arg("-o")
+            .arg(certificates.path().join("never.json"))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("stranger-key.der is not the private key"),
+            "{stderr}"
+        );
+        assert!(!certificates.path().join("never.json").exists());
+    }
+}
+
 mod node_opcua {
     use super::*;
 
@@ -627,6 +754,137 @@ mod node_opcua {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_secure_only_server_is_read_with_credentials_only() {
         secure_only_server_is_read_with_credentials_only(Server::node_opcua(true).await).await;
+    }
+}
+
+/// A Local Discovery Server (asyncua keeping registered servers, as an LDS
+/// does): discovery follows the registered servers inside the scope and
+/// records, without contacting them, those outside it.
+mod lds {
+    use i4gauge::evidence::RegisteredServerStatus;
+
+    use super::*;
+
+    /// Scanning only the LDS port of 127.0.0.1: the asyncua server registered
+    /// at `localhost:P` is followed (127.0.0.1 is in scope, port P was not
+    /// probed) and read; its second URL `127.0.0.1:P` is the same server,
+    /// not probed twice; the server registered at 127.0.0.77 is outside the
+    /// scope and nothing connects there, nor to its https URL.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registered_servers_are_followed_inside_the_scope_only() {
+        let registered = Server::asyncua(false).await;
+        let outside = TcpListener::bind((Ipv4Addr::new(127, 0, 0, 77), 0))
+            .await
+            .expect("127.0.0.77 is a loopback address on Linux");
+        let outside_port = outside.local_addr().unwrap().port();
+        let connections = Arc::new(Mutex::new(0usize));
+        let listener = tokio::spawn({
+            let connections = connections.clone();
+            async move {
+                while let Ok((_stream, peer)) = outside.accept().await {
+                    eprintln!("127.0.0.77:{outside_port}: connection from {peer}");
+                    *connections.lock().unwrap() += 1;
+                }
+            }
+        });
+        let in_scope_urls = format!(
+            "opc.tcp://localhost:{port}/,opc.tcp://127.0.0.1:{port}/",
+            port = registered.port
+        );
+        let outside_urls =
+            format!("opc.tcp://127.0.0.77:{outside_port}/,https://127.0.0.77:{outside_port}/");
+        let lds = Server::start(
+            &python(),
+            "asyncua_lds.py",
+            &[
+                "--register",
+                registered.text("/application_uri"),
+                &in_scope_urls,
+                "--register",
+                "urn:i4gauge:interop:head-office-historian",
+                &outside_urls,
+            ],
+            None,
+        )
+        .await;
+        let events_before = registered.events.lock().unwrap().len();
+
+        let (evidence, elapsed) = scan_port(lds.port, "", None).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        listener.abort();
+        eprintln!("LDS and its registered server scanned in {elapsed:?}");
+        assert!(elapsed < SERVER_SCAN_BOUND, "{elapsed:?}");
+        assert_eq!(
+            *connections.lock().unwrap(),
+            0,
+            "discovery connected to 127.0.0.77, which is outside the scope"
+        );
+
+        let host = evidence
+            .asset(&AssetId::host(LOCALHOST))
+            .unwrap_or_else(|| panic!("127.0.0.1 not found: {}", evidence.to_json()));
+        assert_eq!(evidence.assets.len(), 1, "{}", evidence.to_json());
+        let ports: Vec<u16> = host.opcua.iter().map(|s| s.port).collect();
+        assert_eq!(ports, vec![lds.port, registered.port], "{ports:?}");
+
+        let links: Vec<(&str, RegisteredServerStatus)> = host.opcua[0]
+            .registered_servers
+            .iter()
+            .map(|r| (r.discovery_url.as_str(), r.status))
+            .collect();
+        let localhost_url = format!("opc.tcp://localhost:{}/", registered.port);
+        let loopback_url = format!("opc.tcp://127.0.0.1:{}/", registered.port);
+        let far_url = format!("opc.tcp://127.0.0.77:{outside_port}/");
+        let https_url = format!("https://127.0.0.77:{outside_port}/");
+        assert_eq!(
+            links,
+            vec![
+                (localhost_url.as_str(), RegisteredServerStatus::Followed),
+                (loopback_url.as_str(), RegisteredServerStatus::AlreadyProbed),
+                (far_url.as_str(), RegisteredServerStatus::OutsideScope),
+                (https_url.as_str(), RegisteredServerStatus::UnsupportedUrl),
+            ],
+            "{:#?}",
+            host.opcua[0].registered_servers
+        );
+        assert!(
+            host.opcua[0].registered_servers[0]
+                .resolved
+                .contains(&LOCALHOST),
+            "localhost resolved to 127.0.0.1"
+        );
+
+        // The followed server is reported as a scan of it would report it.
+        let followed = &host.opcua[1];
+        let found: BTreeSet<(String, String, BTreeSet<String>)> = followed
+            .endpoints
+            .iter()
+            .map(|e| {
+                (
+                    e.security_policy_uri.clone(),
+                    e.security_mode.clone(),
+                    e.user_token_types.iter().cloned().collect(),
+                )
+            })
+            .collect();
+        assert_eq!(found, registered.endpoints());
+        let session = followed.session.as_ref().expect("anonymous session");
+        assert_eq!(session.namespaces, registered.namespaces());
+        assert!(followed.registered_servers.is_empty(), "{followed:?}");
+        let services: Vec<String> = registered.events.lock().unwrap()[events_before..]
+            .iter()
+            .filter(|e| e["event"] == "request")
+            .map(|e| e["service"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            services.iter().any(|s| s == "GetEndpointsRequest"),
+            "{services:?}"
+        );
+        assert!(
+            evidence.diagnostics.is_empty(),
+            "{:?}",
+            evidence.diagnostics
+        );
     }
 }
 

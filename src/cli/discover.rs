@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Outcome;
 use crate::{
     discover::{
-        opcua::{OpcUaCredentials, OpcUaProbeConfig, browse::BrowseLimits},
+        opcua::{OpcUaCredentials, OpcUaProbeConfig, UserCertificate, browse::BrowseLimits},
         scan::{DiscoverConfig, ProgressSink, discover, ports_of, probes},
         targets::{self, ScanHost},
     },
@@ -34,6 +34,11 @@ Per open Modbus port: unit ids 255, 0 and 1 are asked for their identity (FC 43,
 FC 17, then one harmless read). A gateway (exceptions 0x0A/0x0B) gets a sweep of
 unit ids 1-247 and every serial device behind it is reported. Devices answering
 every unit id identically are reported once.
+
+OPC UA: servers that a Local Discovery Server reports (FindServers) are probed
+too, but only where their discovery URL resolves to an address among the
+targets; the others are recorded in the evidence as outside the scope and
+never contacted.
 
 Ctrl-C or --deadline stops the scan, writes what was found (marked incomplete)
 and exits 1.
@@ -78,6 +83,14 @@ pub struct DiscoverArgs {
         hide_env_values = true
     )]
     opcua_password: Option<String>,
+    /// OPC UA user certificate (DER or PEM) for certificate login where anonymous
+    /// login is not offered and the server takes certificates (preferred over
+    /// --opcua-user).
+    #[arg(long, value_name = "FILE", requires = "opcua_user_key")]
+    opcua_user_cert: Option<PathBuf>,
+    /// The private key of --opcua-user-cert (RSA; PEM, or DER in PKCS#8 or PKCS#1).
+    #[arg(long, value_name = "FILE", requires = "opcua_user_cert")]
+    opcua_user_key: Option<PathBuf>,
     /// Keep the OPC UA client's certificate and key here (created on first use),
     /// so a server can trust it once (default: a temporary directory per scan).
     #[arg(long, value_name = "DIR")]
@@ -228,6 +241,14 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let target_list: Vec<_> = parsed.iter().map(|(_, t)| t.clone()).collect();
     let exclude_list: Vec<_> = excluded.iter().map(|(_, t)| t.clone()).collect();
 
+    let user_certificate = match (&args.opcua_user_cert, &args.opcua_user_key) {
+        (Some(certificate), Some(key)) => Some(
+            UserCertificate::load(certificate, key)
+                .map_err(|error| anyhow::anyhow!("OPC UA user certificate: {error}"))?,
+        ),
+        _ => None,
+    };
+
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let (resolved, failures) = targets::resolve_host_names(
@@ -255,6 +276,7 @@ pub fn run(args: DiscoverArgs, quiet: bool) -> anyhow::Result<Outcome> {
                     }),
                     _ => None,
                 },
+                user_certificate,
                 pki_dir: args.opcua_pki_dir.clone(),
                 browse: args.opcua_browse.then_some(BrowseLimits {
                     max_nodes: args.max_nodes,
@@ -391,10 +413,11 @@ fn print_plan(hosts: &[ScanHost], config: &DiscoverConfig, json: bool) -> anyhow
         "  OPC UA:      ports {:?}; FindServers, GetEndpoints; a session (one Read, then close) only \
          for anonymous SecurityPolicy None{}",
         config.opcua_ports,
-        if config.opcua.credentials.is_some() {
-            " or with the given user"
-        } else {
-            ""
+        match (&config.opcua.user_certificate, &config.opcua.credentials) {
+            (Some(_), Some(_)) => " or with the given user certificate or user",
+            (Some(_), None) => " or with the given user certificate",
+            (None, Some(_)) => " or with the given user",
+            (None, None) => "",
         }
     );
     println!(

@@ -43,7 +43,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Find Modbus TCP devices on the named addresses and write the evidence.
-    Discover(discover::DiscoverArgs),
+    Discover(Box<discover::DiscoverArgs>),
     /// Run a simulated plant (Modbus TCP PLCs, a gateway, OPC UA servers) until Ctrl-C.
     Sim(sim::SimArgs),
     /// Check and summarise evidence documents written by discovery.
@@ -94,7 +94,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Discover(args) => discover::run(args, cli.quiet),
+        Command::Discover(args) => discover::run(*args, cli.quiet),
         Command::Sim(args) => sim::run(args, cli.quiet),
         Command::Evidence(command) => evidence::run(command),
         Command::Interview(args) => interview::run(args),

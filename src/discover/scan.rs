@@ -7,10 +7,11 @@
 //! found. Progress goes to a [`ProgressSink`] the caller supplies.
 
 use std::{
-    net::SocketAddr,
+    collections::{BTreeMap, HashMap, HashSet},
+    net::{IpAddr, SocketAddr},
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
@@ -25,13 +26,13 @@ use super::{
         connection::ModbusConnection,
         identify::{PortFindings, identify_port},
     },
-    opcua::{CompanionSpecTable, OpcUaFindings, OpcUaProbeConfig, probe_opcua},
+    opcua::{CompanionSpecTable, OpcUaFindings, OpcUaProbeConfig, opc_tcp_host_port, probe_opcua},
     pacing::Pacer,
     targets::ScanHost,
 };
 use crate::evidence::{
-    Asset, AssetId, Attachment, Diagnostic, Evidence, Protocol, ScanParameters, ScanRun,
-    ScanStatus, Scope, Topology, UnitIdPolicy,
+    Asset, AssetId, Attachment, Diagnostic, Evidence, Protocol, RegisteredServer,
+    RegisteredServerStatus, ScanParameters, ScanRun, ScanStatus, Scope, Topology, UnitIdPolicy,
 };
 
 /// How to scan.
@@ -126,8 +127,205 @@ struct HostResult {
     unfinished: u64,
 }
 
+/// Follow-up rounds of registered servers at most (an LDS listing an LDS
+/// listing…); every round probes only in-scope host:ports not probed before.
+const MAX_FOLLOW_ROUNDS: usize = 4;
+
+/// What every host task shares.
+struct Shared {
+    config: DiscoverConfig,
+    companion_specs: CompanionSpecTable,
+    client_pki: Option<super::opcua::ClientPki>,
+    connect_pacer: Pacer,
+    /// One pacer per host for the whole scan: every request to a host, on any
+    /// port and in any round, shares it.
+    host_pacers: std::sync::Mutex<HashMap<IpAddr, Arc<Pacer>>>,
+    parallel: Arc<Semaphore>,
+    cancel: CancellationToken,
+    progress: Arc<dyn ProgressSink>,
+}
+
+impl Shared {
+    fn host_pacer(&self, address: IpAddr) -> Arc<Pacer> {
+        self.host_pacers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(address)
+            .or_insert_with(|| Arc::new(Pacer::per_second(self.config.host_rate)))
+            .clone()
+    }
+}
+
+/// Probes `ports` of `host`, each with the protocols given (Modbus, OPC UA).
+async fn scan_host(
+    host: ScanHost,
+    ports: Vec<(u16, (bool, bool))>,
+    shared: Arc<Shared>,
+) -> HostResult {
+    let config = &shared.config;
+    let cancel = &shared.cancel;
+    let progress = &shared.progress;
+    let mut result = HostResult {
+        host,
+        ports: Vec::new(),
+        opcua: Vec::new(),
+        unfinished: 0,
+    };
+    let _permit = tokio::select! {
+        permit = shared.parallel.clone().acquire_owned() => permit.ok(),
+        _ = cancel.cancelled() => None,
+    };
+    let host_pacer = shared.host_pacer(result.host.address);
+    for (port, (try_modbus, try_opcua)) in ports {
+        if cancel.is_cancelled() {
+            result.unfinished += 1;
+            continue;
+        }
+        let address = SocketAddr::new(result.host.address, port);
+        tokio::select! {
+            _ = shared.connect_pacer.wait() => {}
+            _ = cancel.cancelled() => { result.unfinished += 1; continue; }
+        }
+        let mut found = false;
+        let mut not_modbus: Option<PortFindings> = None;
+        if try_modbus {
+            let connected = tokio::select! {
+                connected = ModbusConnection::connect(address, config.timeout, host_pacer.clone()) => connected,
+                _ = cancel.cancelled() => { result.unfinished += 1; continue; }
+            };
+            match connected {
+                Ok(mut connection) => {
+                    let findings = identify_port(&mut connection, &config.unit_ids, cancel).await;
+                    if findings.interrupted {
+                        result.unfinished += 1;
+                    }
+                    found = findings.speaks_modbus;
+                    // What a port that is not Modbus answered matters only
+                    // if OPC UA does not answer there either.
+                    if found || !try_opcua {
+                        result.ports.push(findings);
+                    } else {
+                        not_modbus = Some(findings);
+                    }
+                }
+                // Closed or filtered: nothing there, nothing to report.
+                Err(_) => {
+                    progress.probe_finished(address, false);
+                    continue;
+                }
+            }
+        }
+        if try_opcua && !found {
+            let Some(pki) = &shared.client_pki else {
+                continue;
+            };
+            host_pacer.wait().await;
+            let probe = async {
+                let pki_dir = pki.path().await;
+                probe_opcua(address, &config.opcua, pki_dir, &shared.companion_specs).await
+            };
+            let findings = tokio::select! {
+                findings = probe => findings,
+                _ = cancel.cancelled() => { result.unfinished += 1; continue; }
+            };
+            found = findings.service.is_some();
+            if !found && let Some(modbus_findings) = not_modbus.take() {
+                result.ports.push(modbus_findings);
+            }
+            result.opcua.push(findings);
+        }
+        progress.probe_finished(address, found);
+    }
+    result
+}
+
+/// The addresses `host` (from a discovery URL) stands for: itself if it is an
+/// address, else what it resolves to within `timeout` (empty if nothing).
+async fn resolve(host: &str, port: u16, timeout: Duration) -> Vec<IpAddr> {
+    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    if let Ok(address) = literal.unwrap_or(host).parse::<IpAddr>() {
+        return vec![address];
+    }
+    let mut addresses: Vec<IpAddr> =
+        match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+            _ => Vec::new(),
+        };
+    addresses.sort_unstable();
+    addresses.dedup();
+    addresses
+}
+
+/// Decides, for every registered server reported in the last round, whether to
+/// follow it: only if an address its URL resolves to is in `in_scope` and that
+/// address and port were not probed. Records the decision on the service that
+/// reported it and returns the host:ports to probe next. Nothing is contacted
+/// here (host names are resolved with the system resolver).
+async fn registered_to_follow(
+    results: &mut [HostResult],
+    in_scope: &HashSet<IpAddr>,
+    probed: &mut HashSet<SocketAddr>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Vec<(SocketAddr, (usize, usize, usize))> {
+    let mut follow = Vec::new();
+    for (host_index, result) in results.iter_mut().enumerate() {
+        for (findings_index, findings) in result.opcua.iter_mut().enumerate() {
+            let links = std::mem::take(&mut findings.registered);
+            let Some(service) = findings.service.as_mut() else {
+                continue;
+            };
+            for link in links {
+                let mut resolved = Vec::new();
+                let status = match opc_tcp_host_port(&link.discovery_url) {
+                    None => RegisteredServerStatus::UnsupportedUrl,
+                    Some((host, port)) => {
+                        resolved = tokio::select! {
+                            found = resolve(&host, port, timeout) => found,
+                            _ = cancel.cancelled() => Vec::new(),
+                        };
+                        match resolved.iter().find(|a| in_scope.contains(a)) {
+                            _ if resolved.is_empty() => RegisteredServerStatus::Unresolved,
+                            None => RegisteredServerStatus::OutsideScope,
+                            Some(address) => {
+                                let target = SocketAddr::new(*address, port);
+                                if probed.insert(target) {
+                                    follow.push((
+                                        target,
+                                        (
+                                            host_index,
+                                            findings_index,
+                                            service.registered_servers.len(),
+                                        ),
+                                    ));
+                                    RegisteredServerStatus::Followed
+                                } else {
+                                    RegisteredServerStatus::AlreadyProbed
+                                }
+                            }
+                        }
+                    }
+                };
+                service.registered_servers.push(RegisteredServer {
+                    application_uri: link.application_uri,
+                    application_name: link.application_name,
+                    discovery_url: link.discovery_url,
+                    status,
+                    resolved,
+                });
+            }
+        }
+    }
+    follow
+}
+
 /// Scans `hosts` and returns the evidence. Cancelling `cancel` (Ctrl-C) stops
 /// the scan and returns what was found, marked incomplete.
+///
+/// After the named ports, the discovery URLs of servers registered with a
+/// Local Discovery Server (FindServers) are followed — only where they resolve
+/// to an address in `hosts` on a port not probed yet; the others are recorded
+/// as not followed (`OpcUaService::registered_servers`) and never contacted.
 pub async fn discover(
     hosts: Vec<ScanHost>,
     config: &DiscoverConfig,
@@ -136,20 +334,9 @@ pub async fn discover(
 ) -> Evidence {
     let started_at = Utc::now();
     let planned = probes(&hosts, config);
-    progress.planned(planned.len() as u64);
-    let connect_pacer = Arc::new(Pacer::per_second(config.rate));
-    let parallel = Arc::new(Semaphore::new(config.parallel_hosts.max(1)));
+    let mut planned_count = planned.len() as u64;
+    progress.planned(planned_count);
     let deadline_hit = Arc::new(AtomicBool::new(false));
-    let companion_specs = Arc::new(CompanionSpecTable::builtin());
-    // The OPC UA client's own certificate lives here for the scan, then is removed.
-    let client_pki = match &config.opcua.pki_dir {
-        Some(dir) => super::opcua::ClientPki::kept(dir),
-        None => super::opcua::ClientPki::new(),
-    }
-    .ok()
-    .map(Arc::new);
-    let unfinished_total = Arc::new(AtomicU64::new(0));
-
     let scan_cancel = cancel.child_token();
     if let Some(deadline) = config.deadline {
         let scan_cancel = scan_cancel.clone();
@@ -160,96 +347,32 @@ pub async fn discover(
             scan_cancel.cancel();
         });
     }
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        companion_specs: CompanionSpecTable::builtin(),
+        // The OPC UA client's own certificate lives here for the scan, then is removed.
+        client_pki: match &config.opcua.pki_dir {
+            Some(dir) => super::opcua::ClientPki::kept(dir),
+            None => super::opcua::ClientPki::new(),
+        }
+        .ok(),
+        connect_pacer: Pacer::per_second(config.rate),
+        host_pacers: std::sync::Mutex::new(HashMap::new()),
+        parallel: Arc::new(Semaphore::new(config.parallel_hosts.max(1))),
+        cancel: scan_cancel.clone(),
+        progress: progress.clone(),
+    });
+    let in_scope: HashSet<IpAddr> = hosts.iter().map(|h| h.address).collect();
+    let mut probed: HashSet<SocketAddr> = planned.iter().map(|(_, a)| *a).collect();
 
     let mut tasks = Vec::new();
     for host in hosts {
-        let ports = ports_of(&host, config);
-        let companion_specs = companion_specs.clone();
-        let client_pki = client_pki.clone();
-        let connect_pacer = connect_pacer.clone();
-        let parallel = parallel.clone();
-        let cancel = scan_cancel.clone();
-        let progress = progress.clone();
-        let unfinished_total = unfinished_total.clone();
-        let config = config.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut result = HostResult {
-                host,
-                ports: Vec::new(),
-                opcua: Vec::new(),
-                unfinished: 0,
-            };
-            let _permit = tokio::select! {
-                permit = parallel.acquire_owned() => permit.ok(),
-                _ = cancel.cancelled() => None,
-            };
-            // One pacer per host: every request to this host, on any port, shares it.
-            let host_pacer = Arc::new(Pacer::per_second(config.host_rate));
-            for port in ports {
-                if cancel.is_cancelled() {
-                    result.unfinished += 1;
-                    continue;
-                }
-                let address = SocketAddr::new(result.host.address, port);
-                tokio::select! {
-                    _ = connect_pacer.wait() => {}
-                    _ = cancel.cancelled() => { result.unfinished += 1; continue; }
-                }
-                let (try_modbus, try_opcua) = protocols_for(port, &config);
-                let mut found = false;
-                let mut not_modbus: Option<PortFindings> = None;
-                if try_modbus {
-                    let connected = tokio::select! {
-                        connected = ModbusConnection::connect(address, config.timeout, host_pacer.clone()) => connected,
-                        _ = cancel.cancelled() => { result.unfinished += 1; continue; }
-                    };
-                    match connected {
-                        Ok(mut connection) => {
-                            let findings =
-                                identify_port(&mut connection, &config.unit_ids, &cancel).await;
-                            if findings.interrupted {
-                                result.unfinished += 1;
-                            }
-                            found = findings.speaks_modbus;
-                            // What a port that is not Modbus answered matters only
-                            // if OPC UA does not answer there either.
-                            if found || !try_opcua {
-                                result.ports.push(findings);
-                            } else {
-                                not_modbus = Some(findings);
-                            }
-                        }
-                        // Closed or filtered: nothing there, nothing to report.
-                        Err(_) => {
-                            progress.probe_finished(address, false);
-                            continue;
-                        }
-                    }
-                }
-                if try_opcua && !found {
-                    let Some(pki) = &client_pki else { continue };
-                    host_pacer.wait().await;
-                    let probe = async {
-                        let pki_dir = pki.path().await;
-                        probe_opcua(address, &config.opcua, pki_dir, &companion_specs).await
-                    };
-                    let findings = tokio::select! {
-                        findings = probe => findings,
-                        _ = cancel.cancelled() => { result.unfinished += 1; continue; }
-                    };
-                    found = findings.service.is_some();
-                    if !found && let Some(modbus_findings) = not_modbus.take() {
-                        result.ports.push(modbus_findings);
-                    }
-                    result.opcua.push(findings);
-                }
-                progress.probe_finished(address, found);
-            }
-            unfinished_total.fetch_add(result.unfinished, Ordering::SeqCst);
-            result
-        }));
+        let ports = ports_of(&host, config)
+            .into_iter()
+            .map(|port| (port, protocols_for(port, config)))
+            .collect();
+        tasks.push(tokio::spawn(scan_host(host, ports, shared.clone())));
     }
-
     let mut results = Vec::new();
     for task in tasks {
         if let Ok(result) = task.await {
@@ -257,7 +380,75 @@ pub async fn discover(
         }
     }
 
-    let unfinished = unfinished_total.load(Ordering::SeqCst);
+    for _ in 0..MAX_FOLLOW_ROUNDS {
+        let follow = registered_to_follow(
+            &mut results,
+            &in_scope,
+            &mut probed,
+            config.timeout,
+            &scan_cancel,
+        )
+        .await;
+        if follow.is_empty() {
+            break;
+        }
+        planned_count += follow.len() as u64;
+        progress.planned(planned_count);
+        let mut by_host: BTreeMap<IpAddr, Vec<u16>> = BTreeMap::new();
+        for (address, _) in &follow {
+            by_host
+                .entry(address.ip())
+                .or_default()
+                .push(address.port());
+        }
+        let tasks: Vec<_> = by_host
+            .into_iter()
+            .map(|(address, ports)| {
+                let host = results
+                    .iter()
+                    .find(|r| r.host.address == address)
+                    .map(|r| r.host.clone())
+                    .unwrap_or(ScanHost {
+                        address,
+                        hostname: None,
+                        ports: None,
+                    });
+                // Registered servers are OPC UA servers: OPC UA only.
+                let ports = ports.into_iter().map(|p| (p, (false, true))).collect();
+                tokio::spawn(scan_host(host, ports, shared.clone()))
+            })
+            .collect();
+        for task in tasks {
+            let Ok(round) = task.await else { continue };
+            match results
+                .iter_mut()
+                .find(|r| r.host.address == round.host.address)
+            {
+                Some(result) => {
+                    result.opcua.extend(round.opcua);
+                    result.ports.extend(round.ports);
+                    result.unfinished += round.unfinished;
+                }
+                None => results.push(round),
+            }
+        }
+        // A followed server the scan stopped before probing says so.
+        for (address, (host_index, findings_index, link_index)) in follow {
+            let probed_now = results.iter().any(|r| {
+                r.host.address == address.ip() && r.opcua.iter().any(|f| f.port == address.port())
+            });
+            if !probed_now
+                && let Some(link) = results[host_index].opcua[findings_index]
+                    .service
+                    .as_mut()
+                    .and_then(|s| s.registered_servers.get_mut(link_index))
+            {
+                link.status = RegisteredServerStatus::Interrupted;
+            }
+        }
+    }
+
+    let unfinished: u64 = results.iter().map(|r| r.unfinished).sum();
     let status = if unfinished == 0 && !scan_cancel.is_cancelled() {
         ScanStatus::Complete
     } else {

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use topology::{Topology, TopologyEdge, TopologyNode, TopologyNodeKind, TopologyRelation};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 1 };
+pub const SCHEMA_VERSION: SchemaVersion = SchemaVersion { major: 1, minor: 2 };
 
 /// A `MAJOR.MINOR` schema version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -461,6 +461,47 @@ pub struct OpcUaService {
     /// Security findings about this server.
     #[serde(default)]
     pub security_findings: Vec<SecurityFinding>,
+    /// Other servers this one reports in FindServers (a Local Discovery
+    /// Server's registered servers), one per discovery URL, and whether
+    /// discovery followed them (since 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered_servers: Vec<RegisteredServer>,
+}
+
+/// A discovery URL of another server reported by FindServers (since 1.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredServer {
+    /// ApplicationUri of the registered server.
+    pub application_uri: String,
+    /// ApplicationName text.
+    pub application_name: String,
+    /// The discovery URL as reported.
+    pub discovery_url: String,
+    /// What discovery did with it.
+    pub status: RegisteredServerStatus,
+    /// The addresses its host resolved to, when it resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<IpAddr>,
+}
+
+/// What discovery did with a registered server's discovery URL (since 1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegisteredServerStatus {
+    /// In scope and not probed otherwise: probed now; its findings are on the
+    /// asset of that address, under that port.
+    Followed,
+    /// In scope and probed anyway (named by the user, or followed earlier).
+    AlreadyProbed,
+    /// Registered, outside the scope, not followed: no address it resolves
+    /// to is one the user named. Never contacted.
+    OutsideScope,
+    /// Its host name did not resolve; not contacted.
+    Unresolved,
+    /// Not an `opc.tcp://HOST[:PORT]` URL; not contacted.
+    UnsupportedUrl,
+    /// In scope, but the scan stopped (deadline, Ctrl-C) before it was probed.
+    Interrupted,
 }
 
 /// An application description (FindServers).
@@ -522,7 +563,8 @@ pub struct CertificateFacts {
 /// What a session read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpcUaSessionFacts {
-    /// How the session logged in: `anonymous` or `username`.
+    /// How the session logged in: `anonymous`, `username`, or `certificate`
+    /// (an X.509 user certificate, since 1.2).
     pub login: String,
     /// ServerStatus.State, e.g. `Running`.
     #[serde(default)]

@@ -219,6 +219,13 @@ fn sample() -> Evidence {
                     severity: Severity::High,
                     detail: "endpoint offers SecurityMode None with anonymous login".into(),
                 }],
+                registered_servers: vec![RegisteredServer {
+                    application_uri: "urn:historian".into(),
+                    application_name: "Historian".into(),
+                    discovery_url: "opc.tcp://historian.office:4840/".into(),
+                    status: RegisteredServerStatus::OutsideScope,
+                    resolved: vec!["10.9.0.4".parse().unwrap()],
+                }],
             }],
             seen_in_runs: vec!["run-1".into()],
         },
@@ -247,7 +254,11 @@ fn a_full_document_round_trips_byte_for_byte() {
 #[test]
 fn the_document_says_its_version_and_tool() {
     let value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
-    assert_eq!(value["schema_version"], "1.1");
+    assert_eq!(value["schema_version"], "1.2");
+    assert_eq!(
+        value["assets"][3]["opcua"][0]["registered_servers"][0]["status"],
+        "outside-scope"
+    );
     assert_eq!(value["tool"]["name"], "i4gauge");
     assert_eq!(value["runs"][0]["status"]["state"], "incomplete");
     assert_eq!(value["assets"][2]["attachment"]["kind"], "behind-gateway");
@@ -260,10 +271,11 @@ fn the_document_says_its_version_and_tool() {
 #[test]
 fn a_future_major_version_is_refused_with_a_clear_message() {
     let json = sample().to_json().replacen(
-        "\"schema_version\": \"1.1\"",
+        &format!("\"schema_version\": \"{SCHEMA_VERSION}\""),
         "\"schema_version\": \"2.0\"",
         1,
     );
+    assert!(json.contains("\"2.0\""));
     let error = Evidence::from_json(&json, "site-b.json").unwrap_err();
     assert!(matches!(error, EvidenceError::UnsupportedVersion { .. }));
     let message = error.to_string();
@@ -352,7 +364,7 @@ fn asset_ids_are_stable_and_bracket_ipv6() {
 }
 
 #[test]
-fn a_1_0_document_without_the_1_1_fields_is_read() {
+fn a_1_0_document_without_the_1_1_and_1_2_fields_is_read() {
     let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
     value["schema_version"] = "1.0".into();
     let service = &mut value["assets"][3]["opcua"][0];
@@ -370,10 +382,14 @@ fn a_1_0_document_without_the_1_1_fields_is_read() {
             .as_object_mut()
             .unwrap()
             .remove("build_date"),
+        service
+            .as_object_mut()
+            .unwrap()
+            .remove("registered_servers"),
     ];
     assert!(
         removed.iter().all(Option::is_some),
-        "the sample uses every 1.1 field"
+        "the sample uses every 1.1 and 1.2 field"
     );
     let evidence = Evidence::from_json(&value.to_string(), "<1.0>").unwrap();
     let service = &evidence.assets[3].opcua[0];
@@ -387,4 +403,5 @@ fn a_1_0_document_without_the_1_1_fields_is_read() {
             .is_empty()
     );
     assert_eq!(service.session.as_ref().unwrap().start_time, None);
+    assert!(service.registered_servers.is_empty());
 }

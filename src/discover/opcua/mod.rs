@@ -41,6 +41,95 @@ pub struct OpcUaCredentials {
     pub password: String,
 }
 
+/// A user's X.509 certificate and private key for certificate login (the
+/// X509IdentityToken), loaded by [`UserCertificate::load`].
+#[derive(Debug, Clone)]
+pub struct UserCertificate {
+    certificate: opcua::crypto::X509,
+    key: opcua::crypto::PrivateKey,
+    /// The certificate's subject, for messages.
+    pub subject: String,
+}
+
+impl UserCertificate {
+    /// Reads a certificate (DER or PEM) and its RSA private key (PEM, or DER:
+    /// PKCS#8 or PKCS#1) and checks that they belong together. The error
+    /// names the file at fault.
+    pub fn load(certificate: &Path, key: &Path) -> Result<UserCertificate, String> {
+        use x509_cert::der::{Decode, DecodePem, Encode};
+
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))
+        };
+        let is_pem = |bytes: &[u8]| {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).contains("-----BEGIN")
+        };
+        let certificate_bytes = read(certificate)?;
+        let parsed = if is_pem(&certificate_bytes) {
+            x509_cert::Certificate::from_pem(&certificate_bytes).map_err(|e| e.to_string())
+        } else {
+            x509_cert::Certificate::from_der(&certificate_bytes).map_err(|e| e.to_string())
+        }
+        .map_err(|error| {
+            format!(
+                "{}: not an X.509 certificate (DER or PEM): {error}",
+                certificate.display()
+            )
+        })?;
+        let certificate_der = parsed.to_der().map_err(|e| e.to_string())?;
+        let x509 = opcua::crypto::X509::from_der(&certificate_der)
+            .map_err(|error| format!("{}: {error}", certificate.display()))?;
+
+        let key_bytes = read(key)?;
+        let pem_forms: Vec<Vec<u8>> = if is_pem(&key_bytes) {
+            vec![key_bytes]
+        } else {
+            ["PRIVATE KEY", "RSA PRIVATE KEY"]
+                .iter()
+                .filter_map(|label| {
+                    x509_cert::der::pem::encode_string(
+                        label,
+                        x509_cert::der::pem::LineEnding::LF,
+                        &key_bytes,
+                    )
+                    .ok()
+                })
+                .map(String::into_bytes)
+                .collect()
+        };
+        let private_key = pem_forms
+            .iter()
+            .find_map(|pem| opcua::crypto::PrivateKey::from_pem(pem).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{}: not an RSA private key (PEM, or DER in PKCS#8 or PKCS#1; unencrypted)",
+                    key.display()
+                )
+            })?;
+        let key_info = private_key
+            .public_key_to_info()
+            .ok()
+            .and_then(|info| info.to_der().ok());
+        let certificate_info = parsed.tbs_certificate.subject_public_key_info.to_der().ok();
+        if key_info.is_none() || key_info != certificate_info {
+            return Err(format!(
+                "{} is not the private key of the certificate {}",
+                key.display(),
+                certificate.display()
+            ));
+        }
+        Ok(UserCertificate {
+            certificate: x509,
+            key: private_key,
+            subject: parsed.tbs_certificate.subject.to_string(),
+        })
+    }
+
+    fn token(&self) -> IdentityToken {
+        IdentityToken::new_x509(self.certificate.clone(), self.key.clone())
+    }
+}
+
 /// How to probe OPC UA ports.
 #[derive(Debug, Clone)]
 pub struct OpcUaProbeConfig {
@@ -48,6 +137,8 @@ pub struct OpcUaProbeConfig {
     pub timeout: Duration,
     /// Credentials, if the user gave them.
     pub credentials: Option<OpcUaCredentials>,
+    /// A user certificate for certificate login, if the user gave one.
+    pub user_certificate: Option<UserCertificate>,
     /// Browse the address space (in a session) within these limits.
     pub browse: Option<browse::BrowseLimits>,
     /// Where the client's certificate and key live; `None`: a temporary directory.
@@ -118,6 +209,89 @@ pub struct OpcUaFindings {
     pub service: Option<OpcUaService>,
     /// Problems met.
     pub diagnostics: Vec<PortDiagnostic>,
+    /// Discovery URLs of other servers FindServers reported (a Local Discovery
+    /// Server's registered servers): the scan decides which to follow.
+    pub registered: Vec<RegisteredLink>,
+}
+
+/// One discovery URL of another server that FindServers reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredLink {
+    /// ApplicationUri of that server.
+    pub application_uri: String,
+    /// ApplicationName text.
+    pub application_name: String,
+    /// The discovery URL as reported.
+    pub discovery_url: String,
+}
+
+/// The host and port of an `opc.tcp://HOST[:PORT][/PATH]` URL (port 4840 if
+/// not written; IPv6 hosts bracketed); `None` for anything else.
+pub fn opc_tcp_host_port(url: &str) -> Option<(String, u16)> {
+    let url = url.trim();
+    let scheme = "opc.tcp://";
+    if url.len() < scheme.len() || !url[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        return None;
+    }
+    let authority = url[scheme.len()..].split(['/', '?', '#']).next()?;
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        host.parse::<std::net::Ipv6Addr>().ok()?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(port) => port.parse::<u16>().ok().filter(|p| *p > 0)?,
+        None => 4840,
+    };
+    let host = host.trim_end_matches('.');
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+    {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port))
+}
+
+/// The discovery URLs of the servers in a FindServers answer other than the
+/// one probed at `address` (known by the ApplicationUris in `own_uris`, or by
+/// a discovery URL naming `address` itself), in answer order, without repeats.
+/// Clients are not servers and are left out.
+pub fn registered_links(
+    applications: &[OpcUaApplication],
+    own_uris: &[&str],
+    address: SocketAddr,
+) -> Vec<RegisteredLink> {
+    let names_self = |url: &str| {
+        opc_tcp_host_port(url).is_some_and(|(host, port)| {
+            port == address.port() && host.parse::<std::net::IpAddr>().ok() == Some(address.ip())
+        })
+    };
+    let mut links: Vec<RegisteredLink> = Vec::new();
+    for application in applications {
+        if application.application_type == "client"
+            || own_uris.contains(&application.application_uri.as_str())
+            || application.discovery_urls.iter().any(|u| names_self(u))
+        {
+            continue;
+        }
+        for url in &application.discovery_urls {
+            if links.iter().all(|l| &l.discovery_url != url) {
+                links.push(RegisteredLink {
+                    application_uri: application.application_uri.clone(),
+                    application_name: application.application_name.clone(),
+                    discovery_url: url.clone(),
+                });
+            }
+        }
+    }
+    links
 }
 
 fn diagnostic(kind: DiagnosticKind, message: String) -> PortDiagnostic {
@@ -363,6 +537,7 @@ pub async fn probe_opcua(
             port: address.port(),
             service: None,
             diagnostics,
+            registered: Vec::new(),
         };
     }
     let client = match client_builder(pki_dir, config.timeout).client() {
@@ -379,6 +554,7 @@ pub async fn probe_opcua(
                 port: address.port(),
                 service: None,
                 diagnostics,
+                registered: Vec::new(),
             };
         }
     };
@@ -399,6 +575,7 @@ pub async fn probe_opcua(
                 port: address.port(),
                 service: None,
                 diagnostics,
+                registered: Vec::new(),
             };
         }
         Err(_) => {
@@ -413,6 +590,7 @@ pub async fn probe_opcua(
                 port: address.port(),
                 service: None,
                 diagnostics,
+                registered: Vec::new(),
             };
         }
     };
@@ -455,6 +633,11 @@ pub async fn probe_opcua(
         }
     };
 
+    let own_uris: Vec<&str> = endpoints
+        .iter()
+        .map(|e| e.server.application_uri.as_ref())
+        .collect();
+    let registered = registered_links(&applications, &own_uris, address);
     let endpoint_facts: Vec<OpcUaEndpoint> = endpoints.iter().map(endpoint_facts).collect();
     let security_findings = security_findings(&endpoint_facts, Utc::now());
     let read = read_session_facts(client, &url, &endpoints, config, &mut diagnostics).await;
@@ -490,8 +673,10 @@ pub async fn probe_opcua(
             address_space,
             devices,
             security_findings,
+            registered_servers: Vec::new(),
         }),
         diagnostics,
+        registered,
     }
 }
 
@@ -503,7 +688,8 @@ type SessionRead = (
 );
 
 /// Opens a session only where allowed (anonymous over SecurityPolicy None, or
-/// the user's credentials over the most secure endpoint taking a user name),
+/// the user's certificate or else credentials over the most secure endpoint
+/// taking that token),
 /// reads identity and capabilities in one batch, the DI devices and (if asked)
 /// browses, then closes the session.
 async fn read_session_facts(
@@ -524,23 +710,35 @@ async fn read_session_facts(
     let anonymous = endpoints.iter().find(|e| {
         e.security_mode == MessageSecurityMode::None && offers(e, UserTokenType::Anonymous)
     });
-    let (endpoint, identity, login) = match (anonymous, &config.credentials) {
-        (Some(endpoint), _) => (endpoint, IdentityToken::Anonymous, "anonymous"),
-        (None, Some(credentials)) => {
-            let endpoint = endpoints
-                .iter()
-                .filter(|e| offers(e, UserTokenType::UserName))
-                .max_by_key(|e| e.security_level)?;
-            (
-                endpoint,
-                IdentityToken::UserName(
-                    credentials.user.clone(),
-                    credentials.password.clone().into(),
-                ),
-                "username",
-            )
-        }
-        (None, None) => return None,
+    // The most secure endpoint that takes a token type.
+    let best = |token: UserTokenType| {
+        endpoints
+            .iter()
+            .filter(|e| offers(e, token))
+            .max_by_key(|e| e.security_level)
+    };
+    // Anonymous over None first (nothing of the user's is sent), then the
+    // user's certificate, then the user name: the first the server offers.
+    let certificate = config
+        .user_certificate
+        .as_ref()
+        .and_then(|c| Some((best(UserTokenType::Certificate)?, c)));
+    let username = config
+        .credentials
+        .as_ref()
+        .and_then(|c| Some((best(UserTokenType::UserName)?, c)));
+    let (endpoint, identity, login) = match (anonymous, certificate, username) {
+        (Some(endpoint), _, _) => (endpoint, IdentityToken::Anonymous, "anonymous"),
+        (None, Some((endpoint, certificate)), _) => (endpoint, certificate.token(), "certificate"),
+        (None, None, Some((endpoint, credentials))) => (
+            endpoint,
+            IdentityToken::UserName(
+                credentials.user.clone(),
+                credentials.password.clone().into(),
+            ),
+            "username",
+        ),
+        (None, None, None) => return None,
     };
     let policy = SecurityPolicy::from_uri(endpoint.security_policy_uri.as_ref());
     let target = (url, policy.to_str(), endpoint.security_mode);
@@ -1136,6 +1334,69 @@ mod tests {
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["DI", "Machinery", "MachineVision"]);
         assert_eq!(found[0].namespace_uri, "http://opcfoundation.org/UA/DI");
+    }
+
+    #[test]
+    fn opc_tcp_urls_give_host_and_port() {
+        for (url, expected) in [
+            ("opc.tcp://10.1.0.7:4841/", Some(("10.1.0.7", 4841))),
+            ("OPC.TCP://PLC1.Local/UA/Server", Some(("plc1.local", 4840))),
+            ("opc.tcp://[fd00::7]:4842", Some(("fd00::7", 4842))),
+            ("opc.tcp://[fd00::7]", Some(("fd00::7", 4840))),
+            ("opc.tcp://historian:48010?x=1", Some(("historian", 48010))),
+            ("https://10.1.0.7:4843/", None),
+            ("opc.tcp://:4840/", None),
+            ("opc.tcp://10.1.0.7:0/", None),
+            ("opc.tcp://10.1.0.7:port/", None),
+            ("opc.tcp://fd00::7:4840/", None),
+            ("opc.tcp://[not-v6]:4840/", None),
+            ("opc.tcp://a b:4840/", None),
+        ] {
+            let found = opc_tcp_host_port(url);
+            assert_eq!(
+                found.as_ref().map(|(h, p)| (h.as_str(), *p)),
+                expected,
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn registered_links_leave_out_the_server_itself_and_clients() {
+        let application = |uri: &str, kind: &str, urls: &[&str]| OpcUaApplication {
+            application_uri: uri.into(),
+            product_uri: String::new(),
+            application_name: uri.trim_start_matches("urn:").into(),
+            application_type: kind.into(),
+            discovery_urls: urls.iter().map(|u| (*u).to_owned()).collect(),
+        };
+        let address: SocketAddr = "10.1.0.2:4840".parse().unwrap();
+        let links = registered_links(
+            &[
+                application("urn:lds", "discovery-server", &["opc.tcp://lds:4840/"]),
+                application("urn:alias", "server", &["opc.tcp://10.1.0.2:4840/"]),
+                application("urn:hmi", "client", &["opc.tcp://10.1.0.9:4840/"]),
+                application(
+                    "urn:line",
+                    "server",
+                    &["opc.tcp://10.1.0.5:4841/", "opc.tcp://line:4841/"],
+                ),
+                application("urn:line-again", "server", &["opc.tcp://10.1.0.5:4841/"]),
+            ],
+            &["urn:lds"],
+            address,
+        );
+        let found: Vec<(&str, &str)> = links
+            .iter()
+            .map(|l| (l.application_uri.as_str(), l.discovery_url.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("urn:line", "opc.tcp://10.1.0.5:4841/"),
+                ("urn:line", "opc.tcp://line:4841/"),
+            ]
+        );
     }
 
     #[test]
