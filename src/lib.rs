@@ -8,11 +8,13 @@
 pub mod answers;
 pub mod assess;
 pub mod cli;
+pub mod demo;
 pub mod discover;
 pub mod evidence;
 pub mod interview;
 pub mod logging;
 pub mod questionnaire;
+pub mod report;
 pub mod scale;
 pub mod sim;
 pub mod source;

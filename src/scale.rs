@@ -71,9 +71,11 @@ impl Score {
         Score(self.0 + Score::HALF_STEP).min(Score::MAX.max(self))
     }
 
-    /// Formatted with one decimal, as reports show it (3.25 → "3.3", 3.24 → "3.2").
+    /// Formatted with one decimal, as reports show it, truncated (3.29 → "3.2",
+    /// 2.98 → "2.9") so that a shown score never reaches a band boundary the
+    /// score itself has not reached: "3.0" always means band 3.0.
     pub fn one_decimal(self) -> String {
-        let tenths = (u32::from(self.0) + 5) / 10;
+        let tenths = u32::from(self.0) / 10;
         format!("{}.{}", tenths / 10, tenths % 10)
     }
 }
@@ -173,9 +175,11 @@ mod tests {
         assert_eq!(s(300).to_string(), "3.0");
         assert_eq!(s(325).to_string(), "3.25");
         assert_eq!(s(305).to_string(), "3.05");
-        assert_eq!(s(325).one_decimal(), "3.3");
-        assert_eq!(s(324).one_decimal(), "3.2");
-        assert_eq!(s(396).one_decimal(), "4.0");
+        assert_eq!(s(325).one_decimal(), "3.2");
+        assert_eq!(s(329).one_decimal(), "3.2");
+        assert_eq!(s(298).one_decimal(), "2.9");
+        assert_eq!(s(300).one_decimal(), "3.0");
+        assert_eq!(s(400).one_decimal(), "4.0");
         assert_eq!(Gap::between(s(400), s(300)).to_string(), "1.0");
         assert_eq!(Gap::between(s(275), s(300)).to_string(), "-0.25");
         assert_eq!(

@@ -295,3 +295,121 @@ fn evidence_check_exit_codes_follow_completeness_and_validity() {
         "{stderr}"
     );
 }
+
+#[test]
+fn demo_runs_the_whole_pipeline_on_loopback_and_writes_four_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let result = i4gauge()
+        .args(["demo", "--lang", "kk", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    for file in [
+        "evidence.json",
+        "answers.toml",
+        "assessment.json",
+        "report.html",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+        assert!(
+            stdout.contains(&out.join(file).display().to_string()),
+            "{file} not printed: {stdout}"
+        );
+    }
+    // Discovery found the whole default plant: 4 Modbus hosts, 3 devices behind
+    // the gateway, 2 OPC UA servers.
+    let evidence = i4gauge::evidence::Evidence::load(&out.join("evidence.json")).unwrap();
+    assert_eq!(
+        evidence.assets.len(),
+        9,
+        "{:#?}",
+        evidence.assets.iter().map(|a| &a.id).collect::<Vec<_>>()
+    );
+    assert!(evidence.is_complete());
+    assert!(
+        evidence
+            .assets
+            .iter()
+            .all(|a| a.address.to_string().starts_with("127.77.0."))
+    );
+    // The sample answers claim more cybersecurity than the open SCADA server allows.
+    let text = std::fs::read_to_string(out.join("assessment.json")).unwrap();
+    let assessment = i4gauge::assess::Assessment::from_json(&text, "assessment.json").unwrap();
+    let contradiction = assessment
+        .contradictions
+        .iter()
+        .find(|c| c.rule == "cybersecurity.open-opcua")
+        .expect("the contradiction");
+    assert_eq!(contradiction.evidence_level.to_string(), "2.5");
+    assert!(stdout.contains("cybersecurity.open-opcua"), "{stdout}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("<html lang=\"kk\">"));
+    assert!(report.contains("Altyn Dala Foods (demo)"));
+    assert!(report.contains("Индустрия 4.0 дайындығын бағалау есебі"));
+}
+
+#[test]
+fn report_renders_an_assessment_and_refuses_a_foreign_questionnaire() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/assess");
+    let assessment = dir.path().join("assessment.json");
+    let status = i4gauge()
+        .arg("assess")
+        .arg("--answers")
+        .arg(fixtures.join("contradiction/answers.toml"))
+        .arg("--evidence")
+        .arg(fixtures.join("evidence-industry-3.0.json"))
+        .arg("-o")
+        .arg(&assessment)
+        .arg("-q")
+        .output()
+        .unwrap()
+        .status;
+    assert_eq!(status.code(), Some(0));
+    let report = dir.path().join("report.html");
+    let result = i4gauge()
+        .arg("report")
+        .arg(&assessment)
+        .arg("--evidence")
+        .arg(fixtures.join("evidence-industry-3.0.json"))
+        .args(["--lang", "ru", "-o"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("Отчёт об оценке готовности к Индустрии 4.0"));
+    assert!(html.contains("connectivity.modbus-only"));
+
+    let text = std::fs::read_to_string(&assessment).unwrap();
+    std::fs::write(
+        &assessment,
+        text.replacen("\"version\": \"1.0.0\"", "\"version\": \"0.9.0\"", 1),
+    )
+    .unwrap();
+    let result = i4gauge()
+        .arg("report")
+        .arg(&assessment)
+        .arg("-o")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&result.stderr)
+            .contains("was made with questionnaire i4gauge-core 0.9.0")
+    );
+}

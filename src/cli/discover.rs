@@ -220,7 +220,7 @@ fn worst_case_requests_per_port(policy: &UnitIdPolicy) -> u64 {
     units * WORST_REQUESTS_PER_UNIT
 }
 
-struct Bar(ProgressBar);
+pub(super) struct Bar(pub(super) ProgressBar);
 
 impl ProgressSink for Bar {
     fn planned(&self, probes: u64) {

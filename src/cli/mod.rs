@@ -5,10 +5,12 @@
 //! an [`Outcome`]. Exit codes are documented on [`Outcome`] and in `--help`.
 
 mod assess;
+mod demo;
 mod discover;
 mod evidence;
 mod interview;
 mod questionnaire;
+mod report;
 mod sim;
 
 use std::process::ExitCode;
@@ -23,7 +25,7 @@ Exit codes:
   1  the job ran but the result is partial or has findings (e.g. an interrupted scan)
   2  usage error or fatal error (bad arguments, unreadable input, cannot bind)
 
-Start with `i4gauge sim` to run the built-in simulated plant on loopback.";
+Start with `i4gauge demo`: the built-in simulated plant discovered, assessed and reported.";
 
 /// i4gauge: where an industrial enterprise stands between Industry 2.0 and 4.0,
 /// with evidence from its own network.
@@ -49,10 +51,14 @@ enum Command {
     /// Check and summarise evidence documents written by discovery.
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
+    /// The whole pipeline on the built-in simulated plant: discover, assess, report.
+    Demo(demo::DemoArgs),
     /// Interview the enterprise in kk/ru/en; answers are saved after every reply.
     Interview(interview::InterviewArgs),
     /// Score answers and evidence: declared and verified levels, contradictions, roadmap.
     Assess(assess::AssessArgs),
+    /// Write the HTML report of an assessment.
+    Report(report::ReportArgs),
     /// Check questionnaire files (questions, evidence rules, action library).
     #[command(subcommand)]
     Questionnaire(questionnaire::QuestionnaireCommand),
@@ -97,7 +103,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Discover(args) => discover::run(*args, cli.quiet),
         Command::Sim(args) => sim::run(args, cli.quiet),
         Command::Evidence(command) => evidence::run(command),
+        Command::Demo(args) => demo::run(args, cli.quiet),
         Command::Interview(args) => interview::run(args),
+        Command::Report(args) => report::run(args),
         Command::Assess(args) => assess::run(args),
         Command::Questionnaire(command) => questionnaire::run(command),
     }
