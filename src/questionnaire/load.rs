@@ -101,15 +101,21 @@ impl Questionnaire {
         let (Some(raw_q), Some(raw_r), Some(raw_a)) = (raw_q, raw_r, raw_a) else {
             return Err(Problems(problems));
         };
-        let mut check = Checker { problems };
-        let questionnaire = check.questionnaire(q_origin, q_text, raw_q);
+        let mut check = Checker {
+            problems,
+            origin: q_origin,
+            source: q_text,
+        };
+        let questionnaire = check.questionnaire(raw_q);
         let dimension_ids: Vec<String> = questionnaire
             .dimensions
             .iter()
             .map(|d| d.id.clone())
             .collect();
-        let rules = check.rules(r_origin, r_text, raw_r, &dimension_ids);
-        let actions = check.actions(a_origin, a_text, raw_a, &dimension_ids);
+        check.file(r_origin, r_text);
+        let rules = check.rules(raw_r, &dimension_ids);
+        check.file(a_origin, a_text);
+        let actions = check.actions(raw_a, &dimension_ids);
         if check.problems.is_empty() {
             Ok(Questionnaire {
                 rules,
@@ -224,8 +230,12 @@ struct RawAction {
     description: Spanned<Text>,
 }
 
-struct Checker {
+struct Checker<'a> {
     problems: Vec<Problem>,
+    /// The file being checked, for locations.
+    origin: &'a str,
+    /// Its text.
+    source: &'a str,
 }
 
 fn is_identifier(id: &str, dotted: bool) -> bool {
@@ -235,20 +245,24 @@ fn is_identifier(id: &str, dotted: bool) -> bool {
         })
 }
 
-impl Checker {
-    fn problem(&mut self, origin: &str, text: &str, offset: usize, path: &str, message: String) {
-        self.problems
-            .push(Problem::at(origin, text, offset, path, message));
+impl<'a> Checker<'a> {
+    /// Checks `source` (named `origin`) from now on.
+    fn file(&mut self, origin: &'a str, source: &'a str) {
+        self.origin = origin;
+        self.source = source;
     }
 
-    fn text(&mut self, origin: &str, source: &str, path: &str, text: Spanned<Text>) -> Text {
+    fn problem(&mut self, offset: usize, path: &str, message: String) {
+        self.problems
+            .push(Problem::at(self.origin, self.source, offset, path, message));
+    }
+
+    fn text(&mut self, path: &str, text: Spanned<Text>) -> Text {
         let offset = text.span().start;
         let text = text.into_inner();
         for lang in super::Lang::ALL {
             if text.get(lang).trim().is_empty() {
                 self.problem(
-                    origin,
-                    source,
                     offset,
                     &format!("{path}.{}", lang.code()),
                     "missing translation".to_owned(),
@@ -260,18 +274,14 @@ impl Checker {
 
     fn id(
         &mut self,
-        origin: &str,
-        source: &str,
         path: &str,
         id: &Spanned<String>,
         dotted: bool,
         seen: &mut BTreeMap<String, usize>,
     ) {
-        let line = |offset| crate::source::line_column(source, offset).0;
+        let line = |offset| crate::source::line_column(self.source, offset).0;
         if !is_identifier(id.get_ref(), dotted) {
             self.problem(
-                origin,
-                source,
                 id.span().start,
                 path,
                 format!(
@@ -287,8 +297,6 @@ impl Checker {
         }
         if let Some(first) = seen.insert(id.get_ref().clone(), id.span().start) {
             self.problem(
-                origin,
-                source,
                 id.span().start,
                 path,
                 format!(
@@ -300,15 +308,13 @@ impl Checker {
         }
     }
 
-    fn level(&mut self, origin: &str, source: &str, path: &str, level: &Spanned<f64>) -> Score {
+    fn level(&mut self, path: &str, level: &Spanned<f64>) -> Score {
         match Score::from_f64(*level.get_ref())
             .filter(|s| s.is_level() && (s.as_f64() - level.get_ref()).abs() < 1e-9)
         {
             Some(score) => score,
             None => {
                 self.problem(
-                    origin,
-                    source,
                     level.span().start,
                     path,
                     format!(
@@ -321,55 +327,35 @@ impl Checker {
         }
     }
 
-    fn questionnaire(
-        &mut self,
-        origin: &str,
-        source: &str,
-        raw: RawQuestionnaire,
-    ) -> Questionnaire {
+    fn questionnaire(&mut self, raw: RawQuestionnaire) -> Questionnaire {
         if raw.id.get_ref().trim().is_empty() {
-            self.problem(
-                origin,
-                source,
-                raw.id.span().start,
-                "id",
-                "must not be empty".to_owned(),
-            );
+            self.problem(raw.id.span().start, "id", "must not be empty".to_owned());
         }
         if raw.version.get_ref().trim().is_empty() {
             self.problem(
-                origin,
-                source,
                 raw.version.span().start,
                 "version",
                 "must not be empty".to_owned(),
             );
         }
-        let title = self.text(origin, source, "title", raw.title);
+        let title = self.text("title", raw.title);
         let mut levels = Vec::new();
         for (index, level) in raw.levels.into_iter().enumerate() {
             let offset = level.span().start;
             let level = level.into_inner();
             let path = format!("level[{index}]");
-            let score = self.level(origin, source, &format!("{path}.level"), &level.level);
+            let score = self.level(&format!("{path}.level"), &level.level);
             if Score::LEVELS.get(index) != Some(&score) {
-                self.problem(origin, source, offset, &path, format!("levels must be exactly 2.0, 2.5, 3.0, 3.5, 4.0 in that order; found {score} at position {}", index + 1));
+                self.problem(offset, &path, format!("levels must be exactly 2.0, 2.5, 3.0, 3.5, 4.0 in that order; found {score} at position {}", index + 1));
             }
             levels.push(LevelDescriptor {
                 level: score,
-                name: self.text(origin, source, &format!("{path}.name"), level.name),
-                descriptor: self.text(
-                    origin,
-                    source,
-                    &format!("{path}.descriptor"),
-                    level.descriptor,
-                ),
+                name: self.text(&format!("{path}.name"), level.name),
+                descriptor: self.text(&format!("{path}.descriptor"), level.descriptor),
             });
         }
         if levels.len() < Score::LEVELS.len() {
             self.problem(
-                origin,
-                source,
                 0,
                 "level",
                 format!(
@@ -388,8 +374,6 @@ impl Checker {
             let dimension = dimension.into_inner();
             let path = format!("dimension[{d_index}]");
             self.id(
-                origin,
-                source,
                 &format!("{path}.id"),
                 &dimension.id,
                 false,
@@ -398,8 +382,6 @@ impl Checker {
             let weight = *dimension.weight.get_ref();
             if weight == 0 {
                 self.problem(
-                    origin,
-                    source,
                     dimension.weight.span().start,
                     &format!("{path}.weight"),
                     "must be above 0".to_owned(),
@@ -408,8 +390,6 @@ impl Checker {
             weight_total += weight;
             if dimension.questions.len() < 3 {
                 self.problem(
-                    origin,
-                    source,
                     d_offset,
                     &format!("{path}.question"),
                     format!(
@@ -424,19 +404,10 @@ impl Checker {
                 let q_offset = question.span().start;
                 let question = question.into_inner();
                 let path = format!("{path}.question[{q_index}]");
-                self.id(
-                    origin,
-                    source,
-                    &format!("{path}.id"),
-                    &question.id,
-                    true,
-                    &mut question_ids,
-                );
+                self.id(&format!("{path}.id"), &question.id, true, &mut question_ids);
                 let prefix = format!("{}.", dimension.id.get_ref());
                 if !question.id.get_ref().starts_with(&prefix) {
                     self.problem(
-                        origin,
-                        source,
                         question.id.span().start,
                         &format!("{path}.id"),
                         format!(
@@ -447,8 +418,6 @@ impl Checker {
                 }
                 if *question.weight.get_ref() == 0 {
                     self.problem(
-                        origin,
-                        source,
                         question.weight.span().start,
                         &format!("{path}.weight"),
                         "must be above 0".to_owned(),
@@ -459,40 +428,29 @@ impl Checker {
                 for (o_index, option) in question.options.into_iter().enumerate() {
                     let option = option.into_inner();
                     let path = format!("{path}.option[{o_index}]");
-                    self.id(
-                        origin,
-                        source,
-                        &format!("{path}.id"),
-                        &option.id,
-                        false,
-                        &mut option_ids,
-                    );
+                    self.id(&format!("{path}.id"), &option.id, false, &mut option_ids);
                     if option.id.get_ref() == DONT_KNOW {
                         self.problem(
-                            origin,
-                            source,
                             option.id.span().start,
                             &format!("{path}.id"),
                             format!("{DONT_KNOW:?} is reserved for answers"),
                         );
                     }
-                    let level = self.level(origin, source, &format!("{path}.level"), &option.level);
+                    let level = self.level(&format!("{path}.level"), &option.level);
                     if let Some(expected) = Score::LEVELS
                         .get(o_index)
                         .filter(|expected| **expected != level)
                     {
-                        self.problem(origin, source, option.level.span().start, &format!("{path}.level"), format!("options must go up one half step at a time from 2.0 to 4.0: expected {expected} here, found {level}"));
+                        self.problem(option.level.span().start, &format!("{path}.level"), format!("options must go up one half step at a time from 2.0 to 4.0: expected {expected} here, found {level}"));
                     }
                     options.push(AnswerOption {
                         id: option.id.into_inner(),
                         level,
-                        text: self.text(origin, source, &format!("{path}.text"), option.text),
+                        text: self.text(&format!("{path}.text"), option.text),
                     });
                 }
                 if options.len() != Score::LEVELS.len() {
                     self.problem(
-                        origin,
-                        source,
                         q_offset,
                         &format!("{path}.option"),
                         format!(
@@ -505,10 +463,10 @@ impl Checker {
                 questions.push(Question {
                     id: question.id.into_inner(),
                     weight: question.weight.into_inner(),
-                    text: self.text(origin, source, &format!("{path}.text"), question.text),
+                    text: self.text(&format!("{path}.text"), question.text),
                     hint: question
                         .hint
-                        .map(|hint| self.text(origin, source, &format!("{path}.hint"), hint)),
+                        .map(|hint| self.text(&format!("{path}.hint"), hint)),
                     options,
                 });
             }
@@ -516,22 +474,15 @@ impl Checker {
                 id: dimension.id.into_inner(),
                 group: dimension.group,
                 weight,
-                name: self.text(origin, source, &format!("{path}.name"), dimension.name),
-                description: self.text(
-                    origin,
-                    source,
-                    &format!("{path}.description"),
-                    dimension.description,
-                ),
+                name: self.text(&format!("{path}.name"), dimension.name),
+                description: self.text(&format!("{path}.description"), dimension.description),
                 questions,
             });
         }
         if dimensions.is_empty() {
-            self.problem(origin, source, 0, "dimension", "no dimensions".to_owned());
+            self.problem(0, "dimension", "no dimensions".to_owned());
         } else if weight_total != 100 {
             self.problem(
-                origin,
-                source,
                 weights_offset,
                 "dimension[*].weight",
                 format!("dimension weights add up to {weight_total}, not 100"),
@@ -548,18 +499,9 @@ impl Checker {
         }
     }
 
-    fn dimension_ref(
-        &mut self,
-        origin: &str,
-        source: &str,
-        path: &str,
-        id: &Spanned<String>,
-        known: &[String],
-    ) {
+    fn dimension_ref(&mut self, path: &str, id: &Spanned<String>, known: &[String]) {
         if !known.contains(id.get_ref()) {
             self.problem(
-                origin,
-                source,
                 id.span().start,
                 path,
                 format!(
@@ -571,38 +513,17 @@ impl Checker {
         }
     }
 
-    fn rules(
-        &mut self,
-        origin: &str,
-        source: &str,
-        raw: RawRules,
-        dimensions: &[String],
-    ) -> Vec<Rule> {
+    fn rules(&mut self, raw: RawRules, dimensions: &[String]) -> Vec<Rule> {
         let mut ids = BTreeMap::new();
         let mut rules = Vec::new();
         for (index, rule) in raw.rules.into_iter().enumerate() {
             let rule = rule.into_inner();
             let path = format!("rule[{index}]");
-            self.id(
-                origin,
-                source,
-                &format!("{path}.id"),
-                &rule.id,
-                true,
-                &mut ids,
-            );
-            self.dimension_ref(
-                origin,
-                source,
-                &format!("{path}.dimension"),
-                &rule.dimension,
-                dimensions,
-            );
-            let level = self.level(origin, source, &format!("{path}.level"), &rule.level);
+            self.id(&format!("{path}.id"), &rule.id, true, &mut ids);
+            self.dimension_ref(&format!("{path}.dimension"), &rule.dimension, dimensions);
+            let level = self.level(&format!("{path}.level"), &rule.level);
             if rule.when.get_ref().is_empty() {
                 self.problem(
-                    origin,
-                    source,
                     rule.when.span().start,
                     &format!("{path}.when"),
                     "a rule needs at least one condition".to_owned(),
@@ -613,9 +534,7 @@ impl Checker {
                 let c_path = format!("{path}.when[{c_index}]");
                 match parse_condition(condition.get_ref()) {
                     Ok(parsed) => conditions.push(parsed),
-                    Err(message) => {
-                        self.problem(origin, source, condition.span().start, &c_path, message)
-                    }
+                    Err(message) => self.problem(condition.span().start, &c_path, message),
                 }
             }
             rules.push(Rule {
@@ -625,50 +544,29 @@ impl Checker {
                 level,
                 requires_complete_scope: rule.requires_complete_scope,
                 conditions,
-                text: self.text(origin, source, &format!("{path}.text"), rule.text),
+                text: self.text(&format!("{path}.text"), rule.text),
             });
         }
         rules
     }
 
-    fn actions(
-        &mut self,
-        origin: &str,
-        source: &str,
-        raw: RawActions,
-        dimensions: &[String],
-    ) -> Vec<Action> {
+    fn actions(&mut self, raw: RawActions, dimensions: &[String]) -> Vec<Action> {
         let mut ids = BTreeMap::new();
         let mut actions = Vec::new();
         let mut prerequisite_refs = Vec::new();
         for (index, action) in raw.actions.into_iter().enumerate() {
             let action = action.into_inner();
             let path = format!("action[{index}]");
-            self.id(
-                origin,
-                source,
-                &format!("{path}.id"),
-                &action.id,
-                true,
-                &mut ids,
-            );
-            self.dimension_ref(
-                origin,
-                source,
-                &format!("{path}.dimension"),
-                &action.dimension,
-                dimensions,
-            );
-            let from = self.level(origin, source, &format!("{path}.from"), &action.from);
-            let to = self.level(origin, source, &format!("{path}.to"), &action.to);
+            self.id(&format!("{path}.id"), &action.id, true, &mut ids);
+            self.dimension_ref(&format!("{path}.dimension"), &action.dimension, dimensions);
+            let from = self.level(&format!("{path}.from"), &action.from);
+            let to = self.level(&format!("{path}.to"), &action.to);
             if from.hundredths() + Score::HALF_STEP != to.hundredths() {
-                self.problem(origin, source, action.to.span().start, &format!("{path}.to"), format!("an action serves one half-step transition: from {from} the next level is {}, not {to}", from.plus_half_step()));
+                self.problem(action.to.span().start, &format!("{path}.to"), format!("an action serves one half-step transition: from {from} the next level is {}, not {to}", from.plus_half_step()));
             }
             for (field, value) in [("effort", &action.effort), ("impact", &action.impact)] {
                 if !(1..=5).contains(value.get_ref()) {
                     self.problem(
-                        origin,
-                        source,
                         value.span().start,
                         &format!("{path}.{field}"),
                         format!("{} is outside 1 … 5", value.get_ref()),
@@ -696,13 +594,8 @@ impl Checker {
                     .map(Spanned::into_inner)
                     .collect(),
                 standards: action.standards,
-                title: self.text(origin, source, &format!("{path}.title"), action.title),
-                description: self.text(
-                    origin,
-                    source,
-                    &format!("{path}.description"),
-                    action.description,
-                ),
+                title: self.text(&format!("{path}.title"), action.title),
+                description: self.text(&format!("{path}.description"), action.description),
             });
         }
         // Prerequisites name known actions and form no cycle.
@@ -717,8 +610,6 @@ impl Checker {
             match index_of.get(prerequisite.get_ref().as_str()) {
                 Some(&target) if target == *index => {
                     self.problem(
-                        origin,
-                        source,
                         prerequisite.span().start,
                         path,
                         format!(
@@ -731,8 +622,6 @@ impl Checker {
                     graph.add_edge(nodes[target], nodes[*index], ());
                 }
                 None => self.problem(
-                    origin,
-                    source,
                     prerequisite.span().start,
                     path,
                     format!("unknown action {:?}", prerequisite.get_ref()),
@@ -750,8 +639,6 @@ impl Checker {
                 .map(|i| actions[i].id.clone())
                 .collect::<Vec<_>>();
             self.problem(
-                origin,
-                source,
                 prerequisite.span().start,
                 path,
                 format!("prerequisites form a cycle: {}", members.join(" → ")),
@@ -765,8 +652,6 @@ impl Checker {
                     .any(|a| &a.dimension == dimension && a.from == *from)
                 {
                     self.problem(
-                        origin,
-                        source,
                         0,
                         "action",
                         format!(
