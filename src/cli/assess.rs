@@ -10,7 +10,9 @@ use super::Outcome;
 use crate::answers::Answers;
 use crate::assess::{self, Assessment, Inputs, RuleOutcome};
 use crate::evidence::Evidence;
+use crate::questionnaire::ui::Labels;
 use crate::questionnaire::{Lang, Questionnaire};
+use crate::report::filters;
 use crate::scale::Score;
 
 /// Arguments of `i4gauge assess`.
@@ -114,36 +116,48 @@ fn score(score: Option<Score>) -> String {
     score.map_or_else(|| "–".to_owned(), Score::one_decimal)
 }
 
-/// A plain-text summary for the terminal.
+/// A plain-text summary for the terminal, labelled in `lang`.
 pub fn summary(assessment: &Assessment, questionnaire: &Questionnaire, lang: Lang) -> String {
     use std::fmt::Write;
+    let labels = Labels::builtin();
+    let t = |key: &str| labels.get(key, lang).to_owned();
     let mut out = String::new();
     let overall = &assessment.overall;
     let _ = writeln!(
         out,
-        "{} — {} {}, scoring method {}",
+        "{} — {} {}, {} {}",
         assessment.enterprise.name,
         assessment.questionnaire.id,
         assessment.questionnaire.version,
+        t("report.scoring_method"),
         assessment.scoring_method
     );
     let _ = writeln!(
         out,
-        "Overall: verified {} (band {}), declared {}, gap {}, confidence {}% (answered {}%, evidence coverage {}%)",
+        "{} {} ({} {}), {} {}, {} {}, {} {}% ({} {}%, {} {}%)",
+        t("report.verified"),
         score(overall.verified),
+        t("report.band"),
         score(overall.band),
+        t("report.declared"),
         score(overall.declared),
-        overall
-            .gap
-            .map_or_else(|| "–".to_owned(), |g| g.to_string()),
+        t("report.gap"),
+        filters::gap(overall.gap),
+        t("report.confidence"),
         overall.confidence,
+        t("report.completeness"),
         overall.completeness,
+        t("report.coverage"),
         overall.evidence_coverage
     );
     let _ = writeln!(
         out,
         "\n{:<34} {:>8} {:>8} {:>6} {:>6}",
-        "dimension", "declared", "verified", "gap", "target"
+        t("report.dimension"),
+        t("report.declared"),
+        t("report.verified"),
+        t("report.gap"),
+        t("report.target")
     );
     for dimension in &assessment.dimensions {
         let name = questionnaire
@@ -161,25 +175,28 @@ pub fn summary(assessment: &Assessment, questionnaire: &Questionnaire, lang: Lan
             name,
             score(dimension.declared),
             score(dimension.verified),
-            dimension
-                .gap
-                .map_or_else(|| "–".to_owned(), |g| g.to_string()),
+            filters::gap(dimension.gap),
             score(target),
             if dimension.incomplete {
-                "  incomplete"
+                format!("  {}", t("report.incomplete"))
             } else {
-                ""
+                String::new()
             }
         );
     }
     if !assessment.contradictions.is_empty() {
-        let _ = writeln!(out, "\nContradictions:");
+        let _ = writeln!(out, "\n{}:", t("report.contradictions"));
         for c in &assessment.contradictions {
             let text = questionnaire.rule(&c.rule).map_or("", |r| r.text.get(lang));
             let _ = writeln!(
                 out,
-                "  {}: declared {}, evidence says {} ({}): {}",
-                c.dimension, c.declared, c.evidence_level, c.rule, text
+                "  {}: {} {}, {} ({}): {}",
+                c.dimension,
+                t("report.declared"),
+                c.declared.one_decimal(),
+                c.evidence_level,
+                c.rule,
+                text
             );
         }
     }
@@ -188,28 +205,26 @@ pub fn summary(assessment: &Assessment, questionnaire: &Questionnaire, lang: Lan
         .iter()
         .filter(|r| r.outcome == RuleOutcome::Fired)
         .count();
-    let skipped = assessment
-        .rules
-        .iter()
-        .filter(|r| r.outcome == RuleOutcome::SkippedScope)
-        .count();
     let _ = writeln!(
         out,
-        "\nEvidence: {} document(s), {} asset(s); {} rule(s) fired, {} skipped (scope {}: {})",
-        assessment.evidence.documents,
-        assessment.evidence.assets,
+        "\n{}: {} / {}; {} {}, {} {}: {}",
+        t("report.rule_log"),
         fired,
-        skipped,
-        if assessment.scope.complete {
-            "complete"
+        assessment.rules.len(),
+        assessment.evidence.documents,
+        t("report.scans"),
+        assessment.evidence.assets,
+        t("report.assets"),
+        t(if assessment.scope.complete {
+            "report.scope_complete"
         } else {
-            "not complete"
-        },
-        assessment.scope.basis
+            "report.scope_partial"
+        })
     );
     let _ = writeln!(
         out,
-        "Roadmap: {} action(s)",
+        "{}: {}",
+        t("report.roadmap"),
         assessment.roadmap.actions.len()
     );
     for action in &assessment.roadmap.actions {
@@ -218,8 +233,8 @@ pub fn summary(assessment: &Assessment, questionnaire: &Questionnaire, lang: Lan
             .map_or(action.id.as_str(), |a| a.title.get(lang));
         let _ = writeln!(
             out,
-            "  {:>5} months  {}  ({})",
-            action.phase.months(),
+            "  {:<16} {}  ({})",
+            labels.fill("report.phase", lang, &[("months", action.phase.months())]),
             title,
             action.id
         );
