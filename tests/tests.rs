@@ -5,6 +5,7 @@
 //! anything but 127.0.0.0/8.
 
 mod assess;
+mod browser;
 mod cli;
 mod discover;
 mod interop;
