@@ -280,6 +280,12 @@ fn the_demo_report_renders_cleanly_in_kk_and_en() {
             "the {lang} report requested more than itself"
         );
         assert!(strings(&result.summary["errors"]).is_empty());
+        // Nothing overflows a 1280 px window sideways (long Kazakh labels did once).
+        let width = result.summary["page_width"].as_u64().unwrap();
+        assert!(
+            width <= 1280,
+            "the {lang} report is {width} px wide at 1280"
+        );
         assert_rendered(&out, &result, 10 * 1024);
     }
 }

@@ -122,15 +122,27 @@ pub fn radar(axes: &[String], series: &[Series<'_>], label: &str) -> String {
         } else {
             "end"
         };
+        // Long names (Kazakh ones especially) go on two lines.
+        let lines = split_label(name);
+        let first_y = ly + 4.0 - 7.0 * (lines.len() as f64 - 1.0);
         let _ = write!(
             svg,
-            r#"<line x1="{cx}" y1="{cy}" x2="{}" y2="{}" class="axis"/><text x="{}" y="{}" text-anchor="{anchor}" class="axis-label">{}</text>"#,
+            r#"<line x1="{cx}" y1="{cy}" x2="{}" y2="{}" class="axis"/><text x="{}" y="{}" text-anchor="{anchor}" class="axis-label">"#,
             c(x),
             c(y),
             c(lx),
-            c(ly + 4.0),
-            xml(name)
+            c(first_y)
         );
+        for (index, line) in lines.iter().enumerate() {
+            let dy = if index == 0 { 0.0 } else { 14.0 };
+            let _ = write!(
+                svg,
+                r#"<tspan x="{}" dy="{dy}">{}</tspan>"#,
+                c(lx),
+                xml(line)
+            );
+        }
+        svg.push_str("</text>");
     }
     for series in series {
         let points: Vec<String> = series
@@ -151,6 +163,28 @@ pub fn radar(axes: &[String], series: &[Series<'_>], label: &str) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Splits a label longer than 16 characters at the space nearest its middle.
+fn split_label(label: &str) -> Vec<String> {
+    let chars: Vec<char> = label.chars().collect();
+    if chars.len() <= 16 {
+        return vec![label.to_owned()];
+    }
+    let middle = chars.len() / 2;
+    let split = chars
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == ' ')
+        .map(|(i, _)| i)
+        .min_by_key(|i| i.abs_diff(middle));
+    match split {
+        Some(at) => vec![
+            chars[..at].iter().collect(),
+            chars[at + 1..].iter().collect(),
+        ],
+        None => vec![label.to_owned()],
+    }
 }
 
 /// A node of the topology drawing.
@@ -282,4 +316,42 @@ pub fn topology(nodes: &[Node], label: &str, network_label: &str) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_split_near_the_middle() {
+        assert_eq!(split_label("Automation"), ["Automation"]);
+        assert_eq!(
+            split_label("Қызметкерлердің біліктілігі"),
+            ["Қызметкерлердің", "біліктілігі"]
+        );
+        assert_eq!(
+            split_label("Connectivity & interoperability"),
+            ["Connectivity &", "interoperability"]
+        );
+    }
+
+    #[test]
+    fn labels_are_escaped_in_every_drawing() {
+        let hostile = "<script>x</script>".to_owned();
+        let radar = radar(std::slice::from_ref(&hostile), &[], "r");
+        let gauge = gauge(None, None, &hostile);
+        let node = Node {
+            row: 1,
+            title: hostile.clone(),
+            address: hostile.clone(),
+            detail: hostile.clone(),
+            parent: None,
+            class: hostile.clone(),
+        };
+        let topology = topology(&[node], &hostile, &hostile);
+        for svg in [radar, gauge, topology] {
+            assert!(!svg.contains("<script"), "{svg}");
+            assert!(svg.contains("&lt;script&gt;"), "{svg}");
+        }
+    }
 }
