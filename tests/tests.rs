@@ -7,6 +7,7 @@
 mod assess;
 mod cli;
 mod discover;
+mod history;
 mod interop;
 mod interop_opcua;
 mod interop_servers;
