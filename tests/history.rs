@@ -168,6 +168,7 @@ fn saved_assessments_compare_and_show_progress_in_the_report() {
     );
     assert!(stdout.contains("overall"), "{stdout}");
     assert!(stdout.contains("now achieved"), "{stdout}");
+    assert!(stdout.contains("gap narrowed (-0.07 → 0.0)"), "{stdout}");
 
     let out = run(history(&db).args(["show", "2"]));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));

@@ -367,14 +367,16 @@ pub fn comparison_text(c: &Comparison) -> String {
         );
     }
     if let Some(overall) = &c.overall
-        && let Some(change) = overall.gap.delta
+        && let (Some(a), Some(b)) = (overall.gap.a, overall.gap.b)
     {
+        // Narrower means closer to zero, whichever side of it the gap is on.
+        let change = b.hundredths().abs() - a.hundredths().abs();
         let words = match change.signum() {
             -1 => "narrowed",
             1 => "widened",
             _ => "unchanged",
         };
-        let _ = writeln!(out, "\nDeclared-vs-verified gap {words}.");
+        let _ = writeln!(out, "\nDeclared-vs-verified gap {words} ({} → {}).", a, b);
     }
     if let Some(assets) = &c.assets {
         let _ = writeln!(out, "\nAssets (compared by {}):", assets.basis);
