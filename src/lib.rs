@@ -11,6 +11,7 @@ pub mod cli;
 pub mod demo;
 pub mod discover;
 pub mod evidence;
+pub mod history;
 pub mod interview;
 pub mod logging;
 pub mod questionnaire;

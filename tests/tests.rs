@@ -8,6 +8,7 @@ mod assess;
 mod browser;
 mod cli;
 mod discover;
+mod history;
 mod interop;
 mod interop_opcua;
 mod interop_servers;

@@ -51,6 +51,12 @@ pub struct AssessArgs {
     /// Print the whole assessment as JSON on stdout instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Also store the assessment, its answers and its evidence's assets in the
+    /// history store (see `i4gauge history`).
+    #[arg(long)]
+    save: bool,
+    #[command(flatten)]
+    db: super::history::DbArgs,
 }
 
 fn parse_target(text: &str) -> Result<(String, Score), String> {
@@ -95,12 +101,37 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         crate::source::write_atomic(path, assessment.to_json().as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    let saved = if args.save {
+        let mut store = args.db.open()?;
+        let assets = crate::history::assets_of(&evidence);
+        let source = format!("assess --answers {}", args.answers.display());
+        let saved = store.save(
+            &assessment,
+            crate::history::Extras {
+                source: &source,
+                answers: Some(&answers),
+                assets: Some(&assets),
+            },
+        )?;
+        super::history::note_key(&saved, &args.answers.display().to_string());
+        Some((saved, store.path().to_owned()))
+    } else {
+        None
+    };
     if args.json {
         print!("{}", assessment.to_json());
     } else {
         print!("{}", summary(&assessment, &questionnaire, args.lang));
         if let Some(path) = &args.output {
             println!("\nAssessment written to {}", path.display());
+        }
+        if let Some((saved, path)) = &saved {
+            let verb = if saved.new {
+                "saved as"
+            } else {
+                "already stored as"
+            };
+            println!("History: {verb} {} in {}", saved.id, path.display());
         }
     }
     let partial =

@@ -8,6 +8,7 @@ mod assess;
 mod demo;
 mod discover;
 mod evidence;
+mod history;
 mod interview;
 mod questionnaire;
 mod report;
@@ -62,6 +63,8 @@ enum Command {
     /// Check questionnaire files (questions, evidence rules, action library).
     #[command(subcommand)]
     Questionnaire(questionnaire::QuestionnaireCommand),
+    /// The store of repeat assessments: import, list, show, compare, export.
+    History(history::HistoryArgs),
 }
 
 /// How a command ended; maps to the process exit code.
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Report(args) => report::run(args),
         Command::Assess(args) => assess::run(args),
         Command::Questionnaire(command) => questionnaire::run(command),
+        Command::History(args) => history::run(args),
     }
 }
 

@@ -21,7 +21,8 @@ and earlier assessments of the same enterprise to show progress.
 
 Examples:
   i4gauge report assessment.json --evidence scan.json --lang kk -o report-kk.html
-  i4gauge report 2026.json --previous 2025.json --previous 2024.json -o progress.html")]
+  i4gauge report 2026.json --previous 2025.json --previous 2024.json -o progress.html
+  i4gauge report 2026.json --history -o progress.html")]
 pub struct ReportArgs {
     /// The assessment (JSON, from `i4gauge assess`).
     #[arg(value_name = "ASSESSMENT")]
@@ -32,6 +33,12 @@ pub struct ReportArgs {
     /// Earlier assessments of the same enterprise, for the progress section.
     #[arg(long, value_name = "FILE")]
     previous: Vec<PathBuf>,
+    /// Add earlier assessments of the same enterprise from the history store
+    /// (those dated before this one) to the progress section.
+    #[arg(long)]
+    history: bool,
+    #[command(flatten)]
+    db: super::history::DbArgs,
     /// Language of the report.
     #[arg(long, value_enum, default_value = "en", env = "I4GAUGE_LANG")]
     lang: Lang,
@@ -75,6 +82,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(load_assessment)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if args.history {
+        let store = args.db.open()?;
+        for record in store.earlier(&assessment)? {
+            if !previous.contains(&record.assessment) {
+                previous.push(record.assessment);
+            }
+        }
+    }
     previous.sort_by(|a, b| a.enterprise.date.cmp(&b.enterprise.date));
     let html = report::render(&report::Inputs {
         assessment: &assessment,

@@ -178,6 +178,9 @@ pub struct ProgressView {
     pub columns: Vec<String>,
     /// (dimension name or overall, verified score per column).
     pub rows: Vec<(String, Vec<String>)>,
+    /// Set when some earlier assessment used another questionnaire (id or
+    /// version) and was left out: it says so.
+    pub not_comparable: Option<String>,
 }
 
 /// A level of the scale.
@@ -633,7 +636,11 @@ impl ReportView {
         let next_actions = phases[0].actions.iter().take(5).cloned().collect();
 
         let progress = (!previous.is_empty()).then(|| {
-            let mut all: Vec<&Assessment> = previous.iter().collect();
+            let mut all: Vec<&Assessment> = previous
+                .iter()
+                .filter(|p| p.questionnaire == assessment.questionnaire)
+                .collect();
+            let not_comparable = (all.len() < previous.len()).then(|| t("report.not_comparable"));
             all.push(assessment);
             let columns = all
                 .iter()
@@ -656,7 +663,11 @@ impl ReportView {
                         .collect(),
                 ));
             }
-            ProgressView { columns, rows }
+            ProgressView {
+                columns,
+                rows,
+                not_comparable,
+            }
         });
 
         let levels = questionnaire
