@@ -88,6 +88,9 @@ pub fn run(args: SimArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Handlers first: a Ctrl-C right after the manifest appears (a script or
+        // test reacting to it) must stop the plant cleanly, not kill the process.
+        let shutdown = ShutdownSignal::register()?;
         let plant = start_plant(&spec, &options).await?;
         let mut stdout = std::io::stdout().lock();
         if args.json {
@@ -104,7 +107,7 @@ pub fn run(args: SimArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 args.bind
             );
         }
-        wait_for_shutdown_signal().await?;
+        shutdown.wait().await;
         plant.shutdown().await;
         if !quiet {
             eprintln!("i4gauge: simulated plant stopped");
@@ -113,17 +116,35 @@ pub fn run(args: SimArgs, quiet: bool) -> anyhow::Result<Outcome> {
     })
 }
 
-async fn wait_for_shutdown_signal() -> anyhow::Result<()> {
+/// Ctrl-C (and SIGTERM on Unix), registered before it is awaited.
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn register() -> anyhow::Result<ShutdownSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
