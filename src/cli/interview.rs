@@ -72,28 +72,22 @@ pub fn run(args: InterviewArgs) -> anyhow::Result<Outcome> {
         }
     };
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
-    let outcome = if args.script || !std::io::stdin().is_terminal() {
-        let mut prompter = Script::new(std::io::stdin().lock(), std::io::stdout().lock());
-        interview::run(
-            &questionnaire,
-            &labels,
-            args.lang,
-            answers,
-            &path,
-            &today,
-            &mut prompter,
-        )?
+    let mut script;
+    let prompter: &mut dyn interview::Prompter = if args.script || !std::io::stdin().is_terminal() {
+        script = Script::new(std::io::stdin().lock(), std::io::stdout().lock());
+        &mut script
     } else {
-        interview::run(
-            &questionnaire,
-            &labels,
-            args.lang,
-            answers,
-            &path,
-            &today,
-            &mut Terminal,
-        )?
+        &mut Terminal
     };
+    let outcome = interview::run(
+        &questionnaire,
+        &labels,
+        args.lang,
+        answers,
+        &path,
+        &today,
+        prompter,
+    )?;
     Ok(if outcome.stopped || outcome.answered < outcome.total {
         Outcome::Partial
     } else {
