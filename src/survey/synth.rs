@@ -1,0 +1,1 @@
+//! Synthetic assessment populations (being written).
