@@ -85,6 +85,11 @@ impl Score {
 pub struct Gap(i32);
 
 impl Gap {
+    /// A gap of `hundredths` (a mean of gaps, say).
+    pub const fn from_hundredths(hundredths: i32) -> Gap {
+        Gap(hundredths)
+    }
+
     /// `declared - verified`: positive when the enterprise claims more than the
     /// evidence supports.
     pub fn between(declared: Score, verified: Score) -> Gap {
