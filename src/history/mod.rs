@@ -132,8 +132,7 @@ pub fn enterprise_key(assessment: &Assessment) -> (String, KeyKind) {
 
 /// The content hash: SHA-256 of the canonical JSON ([`Assessment::to_json`]).
 pub fn content_hash(assessment: &Assessment) -> String {
-    let digest = Sha256::digest(assessment.to_json().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    Prepared::new(assessment).hash
 }
 
 /// An asset as history remembers it, for asset-level comparisons.
@@ -407,10 +406,7 @@ impl Store {
         assessment: &Assessment,
         extras: Extras<'_>,
     ) -> Result<Saved, HistoryError> {
-        let hash = content_hash(assessment);
-        let (key, key_kind) = enterprise_key(assessment);
-        let document = assessment.to_json();
-        let answers = extras.answers.map(Answers::to_json);
+        let prepared = Prepared::new(assessment);
         let delay = self.insert_delay;
         let path = self.path.clone();
         let sql = |source| HistoryError::Sqlite {
@@ -421,81 +417,126 @@ impl Store {
             .connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql)?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM assessment WHERE content_hash = ?1",
-                [&hash],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(sql)?;
-        if let Some(id) = existing {
-            return Ok(Saved {
-                id,
-                new: false,
-                enterprise: key,
-                key_kind,
-            });
-        }
-        let enterprise_id =
-            upsert_enterprise(&tx, &key, key_kind, &assessment.enterprise.name).map_err(sql)?;
-        let e = &assessment.enterprise;
-        tx.execute(
-            "INSERT INTO assessment (enterprise_id, content_hash, date, saved_at, source, name,
-                 sector, region, questionnaire_id, questionnaire_version, overall_declared,
-                 overall_verified, document, answers, has_assets)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                enterprise_id,
-                hash,
-                e.date,
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                extras.source,
-                e.name,
-                e.sector,
-                e.region,
-                assessment.questionnaire.id,
-                assessment.questionnaire.version,
-                hundredths(assessment.overall.declared),
-                hundredths(assessment.overall.verified),
-                document,
-                answers,
-                extras.assets.is_some(),
-            ],
-        )
-        .map_err(sql)?;
-        let id = tx.last_insert_rowid();
-        for (position, dimension) in assessment.dimensions.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO dimension_score (assessment_id, position, dimension, declared, verified)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    id,
-                    position as i64,
-                    dimension.id,
-                    hundredths(dimension.declared),
-                    hundredths(dimension.verified)
-                ],
-            )
-            .map_err(sql)?;
-        }
-        for asset in extras.assets.unwrap_or_default() {
-            tx.execute(
-                "INSERT OR IGNORE INTO asset (assessment_id, asset_id, role) VALUES (?1, ?2, ?3)",
-                params![id, asset.id, asset.role],
-            )
-            .map_err(sql)?;
-        }
-        if !delay.is_zero() {
+        let (id, new) = insert(&tx, &prepared, extras).map_err(sql)?;
+        if new && !delay.is_zero() {
             std::thread::sleep(delay);
         }
         tx.commit().map_err(sql)?;
         Ok(Saved {
             id,
-            new: true,
-            enterprise: key,
-            key_kind,
+            new,
+            enterprise: prepared.key,
+            key_kind: prepared.key_kind,
         })
+    }
+
+    /// Adds assessments to survey rounds, all in one transaction: each is
+    /// stored (unless already there, by content hash) and joins the round
+    /// with its extract (unless already a member). Idempotent.
+    pub fn survey_import(
+        &mut self,
+        items: &[SurveyItem],
+    ) -> Result<Vec<SurveyImported>, HistoryError> {
+        let path = self.path.clone();
+        let sql = |source| HistoryError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        {
+            let mut join = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO survey_member (round, assessment_id, member, imported_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql)?;
+            for item in items {
+                let extras = Extras {
+                    source: &item.source,
+                    answers: None,
+                    assets: None,
+                };
+                let (id, new_assessment) = insert(&tx, &item.prepared, extras).map_err(sql)?;
+                let joined = join
+                    .execute(params![item.round, id, item.member, now])
+                    .map_err(sql)?;
+                outcomes.push(SurveyImported {
+                    id,
+                    new_assessment,
+                    new_member: joined > 0,
+                });
+            }
+        }
+        if !self.insert_delay.is_zero() {
+            std::thread::sleep(self.insert_delay);
+        }
+        tx.commit().map_err(sql)?;
+        Ok(outcomes)
+    }
+
+    /// The survey rounds, by label.
+    pub fn survey_rounds(&self) -> Result<Vec<RoundEntry>, HistoryError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT m.round, count(*), count(DISTINCT a.enterprise_id)
+                 FROM survey_member m JOIN assessment a ON a.id = m.assessment_id
+                 GROUP BY m.round ORDER BY m.round",
+            )
+            .map_err(self.sql())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(RoundEntry {
+                    label: row.get(0)?,
+                    assessments: row.get(1)?,
+                    enterprises: row.get(2)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// The members of a round: for each enterprise its latest assessment in
+    /// the round (by date, then id), ordered by enterprise id.
+    pub fn survey_members(&self, round: &str) -> Result<Vec<StoredMember>, HistoryError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT a.id, a.enterprise_id, e.key, e.key_kind, a.name, a.date, m.member
+                 FROM survey_member m
+                 JOIN assessment a ON a.id = m.assessment_id
+                 JOIN enterprise e ON e.id = a.enterprise_id
+                 WHERE m.round = ?1
+                 ORDER BY a.enterprise_id, a.date, a.id",
+            )
+            .map_err(self.sql())?;
+        let rows = statement
+            .query_map([round], |row| {
+                Ok(StoredMember {
+                    assessment: row.get(0)?,
+                    enterprise_id: row.get(1)?,
+                    enterprise: row.get(2)?,
+                    key_kind: KeyKind::parse(&row.get::<_, String>(3)?),
+                    name: row.get(4)?,
+                    date: row.get(5)?,
+                    member: row.get(6)?,
+                })
+            })
+            .map_err(self.sql())?;
+        let mut members: Vec<StoredMember> = Vec::new();
+        for row in rows {
+            let row = row.map_err(self.sql())?;
+            match members.last_mut() {
+                Some(last) if last.enterprise_id == row.enterprise_id => *last = row,
+                _ => members.push(row),
+            }
+        }
+        Ok(members)
     }
 
     /// Stored assessments, oldest first (by date, then id), optionally of one enterprise.
@@ -665,18 +706,189 @@ impl Store {
     }
 }
 
+/// An assessment ready to store: its canonical JSON, hash and key, computed
+/// once (and, for a survey import, on a worker thread).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    hash: String,
+    key: String,
+    key_kind: KeyKind,
+    document: String,
+    name: String,
+    date: Option<String>,
+    sector: Option<String>,
+    region: Option<String>,
+    questionnaire_id: String,
+    questionnaire_version: String,
+    declared: Option<Score>,
+    verified: Option<Score>,
+    dimensions: Vec<(String, Option<Score>, Option<Score>)>,
+}
+
+impl Prepared {
+    /// Prepares `assessment`.
+    pub fn new(assessment: &Assessment) -> Prepared {
+        let document = assessment.to_json();
+        let hash = Sha256::digest(document.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let (key, key_kind) = enterprise_key(assessment);
+        let e = &assessment.enterprise;
+        Prepared {
+            hash,
+            key,
+            key_kind,
+            document,
+            name: e.name.clone(),
+            date: e.date.clone(),
+            sector: e.sector.clone(),
+            region: e.region.clone(),
+            questionnaire_id: assessment.questionnaire.id.clone(),
+            questionnaire_version: assessment.questionnaire.version.clone(),
+            declared: assessment.overall.declared,
+            verified: assessment.overall.verified,
+            dimensions: assessment
+                .dimensions
+                .iter()
+                .map(|d| (d.id.clone(), d.declared, d.verified))
+                .collect(),
+        }
+    }
+
+    /// The enterprise key.
+    pub fn key(&self) -> (&str, KeyKind) {
+        (&self.key, self.key_kind)
+    }
+}
+
+/// One assessment for [`Store::survey_import`].
+#[derive(Debug, Clone)]
+pub struct SurveyItem {
+    /// The round it joins.
+    pub round: String,
+    /// The assessment.
+    pub prepared: Prepared,
+    /// Where it came from (the file).
+    pub source: String,
+    /// The survey's extract of it, as JSON.
+    pub member: String,
+}
+
+/// What [`Store::survey_import`] did with one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SurveyImported {
+    /// The assessment's id.
+    pub id: i64,
+    /// It was not in the store before.
+    pub new_assessment: bool,
+    /// It was not in the round before.
+    pub new_member: bool,
+}
+
+/// A survey round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoundEntry {
+    /// Its label.
+    pub label: String,
+    /// Assessments in it.
+    pub assessments: u64,
+    /// Distinct enterprises.
+    pub enterprises: u64,
+}
+
+/// A round member as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMember {
+    /// Assessment id.
+    pub assessment: i64,
+    /// Enterprise id (the same across rounds).
+    pub enterprise_id: i64,
+    /// Enterprise key: BIN, or name.
+    pub enterprise: String,
+    /// Which.
+    pub key_kind: KeyKind,
+    /// Name.
+    pub name: String,
+    /// Assessment date.
+    pub date: Option<String>,
+    /// The extract, JSON.
+    pub member: String,
+}
+
+/// Inserts a prepared assessment unless its hash is stored; returns its id
+/// and whether it is new.
+fn insert(tx: &Transaction<'_>, p: &Prepared, extras: Extras<'_>) -> rusqlite::Result<(i64, bool)> {
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM assessment WHERE content_hash = ?1")?
+        .query_row([&p.hash], |row| row.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok((id, false));
+    }
+    let enterprise_id = upsert_enterprise(tx, &p.key, p.key_kind, &p.name)?;
+    let answers = extras.answers.map(Answers::to_json);
+    tx.prepare_cached(
+        "INSERT INTO assessment (enterprise_id, content_hash, date, saved_at, source, name,
+             sector, region, questionnaire_id, questionnaire_version, overall_declared,
+             overall_verified, document, answers, has_assets)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        enterprise_id,
+        p.hash,
+        p.date,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        extras.source,
+        p.name,
+        p.sector,
+        p.region,
+        p.questionnaire_id,
+        p.questionnaire_version,
+        hundredths(p.declared),
+        hundredths(p.verified),
+        p.document,
+        answers,
+        extras.assets.is_some(),
+    ])?;
+    let id = tx.last_insert_rowid();
+    {
+        let mut statement = tx.prepare_cached(
+            "INSERT INTO dimension_score (assessment_id, position, dimension, declared, verified)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (position, (dimension, declared, verified)) in p.dimensions.iter().enumerate() {
+            statement.execute(params![
+                id,
+                position as i64,
+                dimension,
+                hundredths(*declared),
+                hundredths(*verified)
+            ])?;
+        }
+    }
+    if let Some(assets) = extras.assets {
+        let mut statement = tx.prepare_cached(
+            "INSERT OR IGNORE INTO asset (assessment_id, asset_id, role) VALUES (?1, ?2, ?3)",
+        )?;
+        for asset in assets {
+            statement.execute(params![id, asset.id, asset.role])?;
+        }
+    }
+    Ok((id, true))
+}
+
 fn upsert_enterprise(
     tx: &Transaction<'_>,
     key: &str,
     kind: KeyKind,
     name: &str,
 ) -> rusqlite::Result<i64> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO enterprise (key, key_kind, name) VALUES (?1, ?2, ?3)
          ON CONFLICT (key) DO UPDATE SET name = excluded.name",
-        params![key, kind.as_str(), name],
-    )?;
-    tx.query_row("SELECT id FROM enterprise WHERE key = ?1", [key], |row| {
-        row.get(0)
-    })
+    )?
+    .execute(params![key, kind.as_str(), name])?;
+    tx.prepare_cached("SELECT id FROM enterprise WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))
 }

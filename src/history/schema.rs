@@ -51,6 +51,16 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (assessment_id, asset_id)
     );
     ",
+    // 2: survey rounds: which assessments a round holds, with the survey's extract of each.
+    "
+    CREATE TABLE survey_member (
+        round         TEXT NOT NULL,
+        assessment_id INTEGER NOT NULL REFERENCES assessment (id),
+        member        TEXT NOT NULL,
+        imported_at   TEXT NOT NULL,
+        PRIMARY KEY (round, assessment_id)
+    );
+    ",
 ];
 
 /// The schema version this i4gauge writes.

@@ -16,6 +16,7 @@
 
 pub mod aggregate;
 pub mod classify;
+pub mod import;
 pub mod suppress;
 pub mod synth;
 #[cfg(test)]
