@@ -18,5 +18,5 @@ pub mod questionnaire;
 pub mod report;
 pub mod scale;
 pub mod sim;
-pub mod survey;
 pub mod source;
+pub mod survey;

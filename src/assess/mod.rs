@@ -208,31 +208,56 @@ pub enum AnswerStatus {
 
 /// Decides whether absence-based rules may apply.
 fn scope_decision(answers: &Answers, evidence: &[Evidence], facts: &Facts) -> ScopeDecision {
-    let decision = |complete: bool, basis: &str| ScopeDecision {
-        complete,
-        basis: basis.to_owned(),
-    };
     if evidence.is_empty() {
-        return decision(false, "no-evidence");
+        return ScopeDecision::no_evidence();
     }
     let from_evidence = evidence
         .iter()
         .flat_map(|e| &e.runs)
         .any(|run| run.scope.declared_complete);
-    if !(answers.enterprise.scope_complete || from_evidence) {
-        return decision(false, "not-declared");
-    }
-    if facts.get("scan.incomplete").copied().unwrap_or(0) > 0 {
-        return decision(false, "scan-incomplete");
-    }
-    decision(
-        true,
-        if answers.enterprise.scope_complete {
-            "answers"
-        } else {
-            "evidence"
-        },
+    ScopeDecision::decide(
+        answers.enterprise.scope_complete,
+        from_evidence,
+        facts.get("scan.incomplete").copied().unwrap_or(0) > 0,
     )
+}
+
+impl ScopeDecision {
+    fn new(complete: bool, basis: &str) -> ScopeDecision {
+        ScopeDecision {
+            complete,
+            basis: basis.to_owned(),
+        }
+    }
+
+    /// The decision when there is no evidence.
+    pub fn no_evidence() -> ScopeDecision {
+        ScopeDecision::new(false, "no-evidence")
+    }
+
+    /// The decision when there is evidence: complete when the answers
+    /// (`answers_complete`) or some scan run (`runs_declared_complete`) declare
+    /// the scope complete and no run was interrupted (`scan_incomplete`).
+    pub fn decide(
+        answers_complete: bool,
+        runs_declared_complete: bool,
+        scan_incomplete: bool,
+    ) -> ScopeDecision {
+        if !(answers_complete || runs_declared_complete) {
+            return ScopeDecision::new(false, "not-declared");
+        }
+        if scan_incomplete {
+            return ScopeDecision::new(false, "scan-incomplete");
+        }
+        ScopeDecision::new(
+            true,
+            if answers_complete {
+                "answers"
+            } else {
+                "evidence"
+            },
+        )
+    }
 }
 
 fn summarize_evidence(evidence: &[Evidence], facts: &Facts) -> EvidenceSummary {
@@ -257,6 +282,33 @@ fn summarize_evidence(evidence: &[Evidence], facts: &Facts) -> EvidenceSummary {
     }
 }
 
+/// Evidence already reduced to facts: for callers without evidence documents
+/// (the survey's synthetic populations).
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Every fact of [`facts::vocabulary`], zero when nothing was seen.
+    pub facts: Facts,
+    /// The evidence used.
+    pub summary: EvidenceSummary,
+    /// Whether absence-based rules apply (see [`ScopeDecision::decide`]).
+    pub scope: ScopeDecision,
+}
+
+impl Observed {
+    /// Reduces evidence documents to facts, summary and scope; `None` without documents.
+    fn from_documents(answers: &Answers, evidence: &[Evidence]) -> Option<Observed> {
+        if evidence.is_empty() {
+            return None;
+        }
+        let facts = facts::compute(evidence);
+        Some(Observed {
+            summary: summarize_evidence(evidence, &facts),
+            scope: scope_decision(answers, evidence, &facts),
+            facts,
+        })
+    }
+}
+
 /// Assesses. Pure and deterministic.
 pub fn assess(inputs: Inputs<'_>) -> Result<Assessment, AssessError> {
     let Inputs {
@@ -265,6 +317,21 @@ pub fn assess(inputs: Inputs<'_>) -> Result<Assessment, AssessError> {
         evidence,
         targets,
     } = inputs;
+    assess_observed(
+        questionnaire,
+        answers,
+        Observed::from_documents(answers, evidence),
+        targets,
+    )
+}
+
+/// Like [`assess`], from facts instead of documents (`None`: no evidence). Pure.
+pub fn assess_observed(
+    questionnaire: &Questionnaire,
+    answers: &Answers,
+    observed: Option<Observed>,
+    targets: &BTreeMap<String, Score>,
+) -> Result<Assessment, AssessError> {
     for (dimension, level) in targets {
         if questionnaire.dimension(dimension).is_none() {
             return Err(AssessError::UnknownDimension(dimension.clone()));
@@ -273,19 +340,22 @@ pub fn assess(inputs: Inputs<'_>) -> Result<Assessment, AssessError> {
             return Err(AssessError::InvalidTarget(dimension.clone(), *level));
         }
     }
-    let facts = if evidence.is_empty() {
-        Facts::new()
-    } else {
-        facts::compute(evidence)
-    };
-    let scope = scope_decision(answers, evidence, &facts);
+    let have_evidence = observed.is_some();
+    let Observed {
+        facts,
+        summary,
+        scope,
+    } = observed.unwrap_or_else(|| Observed {
+        facts: Facts::new(),
+        summary: summarize_evidence(&[], &Facts::new()),
+        scope: ScopeDecision::no_evidence(),
+    });
     let mut dimensions: Vec<DimensionResult> = questionnaire
         .dimensions
         .iter()
         .map(|dimension| score::dimension(dimension, answers))
         .collect();
-    let rule_results = rules::evaluate(questionnaire, &facts, !evidence.is_empty(), scope.complete);
-    let mut rule_results = rule_results;
+    let mut rule_results = rules::evaluate(questionnaire, &facts, have_evidence, scope.complete);
     let contradictions = rules::apply(&mut rule_results, &mut dimensions);
     let overall = score::overall(questionnaire, &dimensions);
     let roadmap = roadmap::plan(questionnaire, &dimensions, &rule_results, targets);
@@ -298,7 +368,7 @@ pub fn assess(inputs: Inputs<'_>) -> Result<Assessment, AssessError> {
             version: questionnaire.version.clone(),
         },
         enterprise: answers.enterprise.clone(),
-        evidence: summarize_evidence(evidence, &facts),
+        evidence: summary,
         scope,
         overall,
         dimensions,

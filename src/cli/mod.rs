@@ -13,6 +13,7 @@ mod interview;
 mod questionnaire;
 mod report;
 mod sim;
+mod survey;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,8 @@ enum Command {
     Questionnaire(questionnaire::QuestionnaireCommand),
     /// The store of repeat assessments: import, list, show, compare, export.
     History(history::HistoryArgs),
+    /// Many enterprises: import rounds of assessments, publish the anonymised national picture.
+    Survey(survey::SurveyArgs),
 }
 
 /// How a command ended; maps to the process exit code.
@@ -112,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Assess(args) => assess::run(args),
         Command::Questionnaire(command) => questionnaire::run(command),
         Command::History(args) => history::run(args),
+        Command::Survey(args) => survey::run(args, cli.quiet),
     }
 }
 

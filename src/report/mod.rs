@@ -7,6 +7,7 @@
 //! [`svg`] the drawings.
 
 pub mod filters;
+pub mod survey;
 pub mod svg;
 pub mod view;
 

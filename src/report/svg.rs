@@ -318,6 +318,48 @@ pub fn topology(nodes: &[Node], label: &str, network_label: &str) -> String {
     svg
 }
 
+/// Band colours, 2.0 … 4.0 (also the dashboard's legend).
+pub const BAND_COLOURS: [&str; 5] = ["#c0392b", "#e67e22", "#f1c40f", "#7dbb5a", "#27ae60"];
+
+/// A horizontal bar split by band: each segment's width is its share of
+/// `counts`, with a tooltip `band: count`.
+pub fn bands_bar(counts: &[u64; 5], width: f64, height: f64, label: &str) -> String {
+    let total: u64 = counts.iter().sum();
+    let mut svg = format!(
+        r#"<svg class="bands" viewBox="0 0 {} {}" width="{}" height="{}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        c(width),
+        c(height),
+        c(width),
+        c(height),
+        xml(label)
+    );
+    if total == 0 {
+        let _ = write!(
+            svg,
+            r##"<rect x="0" y="0" width="{}" height="{}" fill="#eceff3"/>"##,
+            c(width),
+            c(height)
+        );
+    }
+    let mut x = 0.0;
+    for ((count, colour), level) in counts.iter().zip(BAND_COLOURS).zip(Score::LEVELS) {
+        if *count == 0 || total == 0 {
+            continue;
+        }
+        let w = width * *count as f64 / total as f64;
+        let _ = write!(
+            svg,
+            r#"<rect x="{}" y="0" width="{}" height="{}" fill="{colour}"><title>{level}: {count}</title></rect>"#,
+            c(x),
+            c(w),
+            c(height)
+        );
+        x += w;
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::Member;
 use super::classify::{Classifiers, OTHER};
 use super::suppress::{self, Partition};
-use super::Member;
 use crate::answers::{QuestionnaireRef, SizeClass};
 use crate::evidence::facts::FINDING_IDS;
 use crate::questionnaire::Questionnaire;
@@ -263,7 +263,9 @@ impl Stats {
             median_verified: None,
             with_evidence: 0,
             mean_gap: mean(members.clone().filter(|m| m.has_evidence).filter_map(|m| {
-                Some(i64::from(Gap::between(m.declared?, m.verified?).hundredths()))
+                Some(i64::from(
+                    Gap::between(m.declared?, m.verified?).hundredths(),
+                ))
             }))
             .map(|h| Gap::from_hundredths(h as i32)),
             with_contradiction: 0,
@@ -570,8 +572,14 @@ fn cross_tab(
         let (Some(s), Some(r)) = (&sector_codes[index], &region_codes[index]) else {
             continue;
         };
-        let row = row_codes.iter().position(|c| c == s).expect("published sector");
-        let column = column_codes.iter().position(|c| c == r).expect("published region");
+        let row = row_codes
+            .iter()
+            .position(|c| c == s)
+            .expect("published sector");
+        let column = column_codes
+            .iter()
+            .position(|c| c == r)
+            .expect("published region");
         cell_members[row][column].push(index);
     }
     let counts: Vec<Vec<usize>> = cell_members
@@ -609,12 +617,14 @@ fn cross_tab(
 
 type TrendResult = (Option<Trend>, Option<String>, u64);
 
-fn trend(current: Round<'_>, previous: Round<'_>, classifiers: &Classifiers, k: usize) -> TrendResult {
-    let before: HashMap<i64, &Member> = previous
-        .members
-        .iter()
-        .map(|m| (m.enterprise, m))
-        .collect();
+fn trend(
+    current: Round<'_>,
+    previous: Round<'_>,
+    classifiers: &Classifiers,
+    k: usize,
+) -> TrendResult {
+    let before: HashMap<i64, &Member> =
+        previous.members.iter().map(|m| (m.enterprise, m)).collect();
     // Panel: scored in both rounds. Pairs are (before, after).
     let pairs: Vec<(&Member, &Member)> = current
         .members
@@ -660,7 +670,10 @@ fn trend(current: Round<'_>, previous: Round<'_>, classifiers: &Classifiers, k: 
         let (mut up, mut same, mut down) = (0, 0, 0);
         for i in indices {
             let (b, a) = pairs[i];
-            let (b, a) = (b.verified.expect("panel").band(), a.verified.expect("panel").band());
+            let (b, a) = (
+                b.verified.expect("panel").band(),
+                a.verified.expect("panel").band(),
+            );
             match a.cmp(&b) {
                 std::cmp::Ordering::Greater => up += 1,
                 std::cmp::Ordering::Equal => same += 1,

@@ -33,6 +33,9 @@ pub struct Entry {
     /// Other spellings (regions only).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The industry group (sectors only).
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +43,7 @@ pub struct Entry {
 struct File {
     region: Vec<Entry>,
     sector: Vec<Entry>,
+    sector_group: Vec<Entry>,
 }
 
 /// Both classifiers.
@@ -47,6 +51,7 @@ struct File {
 pub struct Classifiers {
     regions: Vec<Entry>,
     sectors: Vec<Entry>,
+    groups: Vec<Entry>,
     region_alias: HashMap<String, usize>,
 }
 
@@ -82,18 +87,29 @@ impl Classifiers {
                         text,
                         offset,
                         format!("region.{}.aliases", entry.code),
-                        format!(
-                            "{alias:?} also names region {:?}",
-                            file.region[other].code
-                        ),
+                        format!("{alias:?} also names region {:?}", file.region[other].code),
                     ));
                 }
                 region_alias.insert(key, index);
             }
         }
+        for entry in &file.sector {
+            let group = entry.group.as_deref().unwrap_or_default();
+            if !file.sector_group.iter().any(|g| g.code == group) {
+                let offset = text.find(&format!("\"{}\"", entry.code)).unwrap_or(0);
+                return Err(Problem::at(
+                    origin,
+                    text,
+                    offset,
+                    format!("sector.{}.group", entry.code),
+                    format!("{group:?} is not a sector_group"),
+                ));
+            }
+        }
         Ok(Classifiers {
             regions: file.region,
             sectors: file.sector,
+            groups: file.sector_group,
             region_alias,
         })
     }
@@ -105,10 +121,21 @@ impl Classifiers {
             .map_or(UNCLASSIFIED, |&index| self.regions[index].code.as_str())
     }
 
-    /// The sector (NACE/OKED division, `C24`) of a code an enterprise typed:
+    /// The industry group (`metals`) of a sector code an enterprise typed, or
+    /// [`UNCLASSIFIED`]: what the survey reports by.
+    pub fn sector(&self, typed: Option<&str>) -> &str {
+        let division = self.division(typed);
+        self.sectors
+            .iter()
+            .find(|e| e.code == division)
+            .and_then(|e| e.group.as_deref())
+            .unwrap_or(UNCLASSIFIED)
+    }
+
+    /// The NACE/OKED division (`C24`) of a code an enterprise typed:
     /// `C24.2`, `c24.20`, `24.20.1` or `24101` all give `C24`; a division
     /// outside the classifier, or text, gives [`UNCLASSIFIED`].
-    pub fn sector(&self, typed: Option<&str>) -> &str {
+    pub fn division(&self, typed: Option<&str>) -> &str {
         let Some(typed) = typed.map(str::trim) else {
             return UNCLASSIFIED;
         };
@@ -136,9 +163,14 @@ impl Classifiers {
         &self.regions
     }
 
-    /// Every sector.
-    pub fn sectors(&self) -> &[Entry] {
+    /// Every division.
+    pub fn divisions(&self) -> &[Entry] {
         &self.sectors
+    }
+
+    /// Every industry group, in the order dashboards list them.
+    pub fn sector_groups(&self) -> &[Entry] {
+        &self.groups
     }
 
     /// The label of a region code, `None` for [`UNCLASSIFIED`], [`OTHER`] or unknown.
@@ -149,9 +181,9 @@ impl Classifiers {
             .map(|e| e.name.get(lang))
     }
 
-    /// The label of a sector code, `None` for [`UNCLASSIFIED`], [`OTHER`] or unknown.
+    /// The label of an industry group, `None` for [`UNCLASSIFIED`], [`OTHER`] or unknown.
     pub fn sector_name(&self, code: &str, lang: Lang) -> Option<&str> {
-        self.sectors
+        self.groups
             .iter()
             .find(|e| e.code == code)
             .map(|e| e.name.get(lang))
@@ -166,8 +198,14 @@ mod tests {
     fn the_shipped_classifiers_load() {
         let c = Classifiers::builtin();
         assert_eq!(c.regions().len(), 20, "17 regions and 3 cities");
-        assert!(c.sectors().len() >= 30);
-        for entry in c.regions().iter().chain(c.sectors()) {
+        assert_eq!(c.divisions().len(), 34, "divisions of sections B to E");
+        assert!(c.sector_groups().len() >= 10);
+        for entry in c
+            .regions()
+            .iter()
+            .chain(c.sector_groups())
+            .chain(c.divisions())
+        {
             for lang in Lang::ALL {
                 assert!(!entry.name.get(lang).trim().is_empty(), "{}", entry.code);
             }
@@ -194,11 +232,21 @@ mod tests {
     fn sectors_are_read_from_any_oked_spelling() {
         let c = Classifiers::builtin();
         for typed in ["C24.2", "c24.20", "24.20.1", "24101", "C 24.1"] {
-            assert_eq!(c.sector(Some(typed)), "C24", "{typed}");
+            assert_eq!(c.division(Some(typed)), "C24", "{typed}");
+            assert_eq!(c.sector(Some(typed)), "metals", "{typed}");
         }
-        assert_eq!(c.sector(Some("B06.10")), "B06");
-        assert_eq!(c.sector(Some("D24")), UNCLASSIFIED, "letter and division disagree");
-        assert_eq!(c.sector(Some("G47.1")), UNCLASSIFIED, "retail is not in the classifier");
+        assert_eq!(c.division(Some("B06.10")), "B06");
+        assert_eq!(c.sector(Some("B06.10")), "oil-gas");
+        assert_eq!(
+            c.division(Some("D24")),
+            UNCLASSIFIED,
+            "letter and division disagree"
+        );
+        assert_eq!(
+            c.sector(Some("G47.1")),
+            UNCLASSIFIED,
+            "retail is not in the classifier"
+        );
         assert_eq!(c.sector(Some("металлургия")), UNCLASSIFIED);
         assert_eq!(c.sector(Some("7")), UNCLASSIFIED);
         assert_eq!(c.sector(None), UNCLASSIFIED);
@@ -206,7 +254,7 @@ mod tests {
 
     #[test]
     fn an_alias_naming_two_regions_is_refused_with_its_place() {
-        let text = "sector = []\n\n[[region]]\ncode = \"a\"\nname = { kk = \"A\", ru = \"A\", en = \"A\" }\naliases = [\"x\"]\n\n[[region]]\ncode = \"b\"\nname = { kk = \"B\", ru = \"B\", en = \"B\" }\naliases = [\"X \"]\n";
+        let text = "sector = []\nsector_group = []\n\n[[region]]\ncode = \"a\"\nname = { kk = \"A\", ru = \"A\", en = \"A\" }\naliases = [\"x\"]\n\n[[region]]\ncode = \"b\"\nname = { kk = \"B\", ru = \"B\", en = \"B\" }\naliases = [\"X \"]\n";
         let error = Classifiers::parse(text, "c.toml").unwrap_err().to_string();
         assert!(error.starts_with("c.toml:"), "{error}");
         assert!(error.contains("region.b.aliases"), "{error}");

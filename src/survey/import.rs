@@ -108,13 +108,41 @@ fn foreign(text: &str) -> Option<&'static str> {
     if object.contains_key("scoring_method") {
         return None;
     }
-    Some(if object.contains_key("runs") && object.contains_key("assets") {
-        "an evidence document (i4gauge discover), not an assessment; run i4gauge assess first"
-    } else if object.contains_key("answers") && object.contains_key("enterprise") {
-        "an answers file, not an assessment; run i4gauge assess first"
-    } else {
-        "not an i4gauge assessment (no scoring_method)"
-    })
+    Some(
+        if object.contains_key("runs") && object.contains_key("assets") {
+            "an evidence document (i4gauge discover), not an assessment; run i4gauge assess first"
+        } else if object.contains_key("answers") && object.contains_key("enterprise") {
+            "an answers file, not an assessment; run i4gauge assess first"
+        } else {
+            "not an i4gauge assessment (no scoring_method)"
+        },
+    )
+}
+
+/// Parses an assessment: the fast path first; on failure, the slow one that
+/// says what is wrong and where.
+fn parse(text: &str, path: &Path) -> Result<Assessment, String> {
+    if let Ok(assessment) = serde_json::from_str::<Assessment>(text) {
+        let major = |v: &str| v.split('.').next().map(str::to_owned);
+        if major(&assessment.schema_version) == major(crate::assess::SCHEMA_VERSION) {
+            return Ok(assessment);
+        }
+    }
+    if let Some(reason) = foreign(text) {
+        return Err(reason.to_owned());
+    }
+    let origin = path.display().to_string();
+    match Assessment::from_json(text, &origin) {
+        Ok(assessment) => Ok(assessment),
+        Err(e) => {
+            let message = format!("{e:#}");
+            Err(message
+                .strip_prefix(&origin)
+                .map_or(message.clone(), |rest| {
+                    rest.trim_start_matches(':').trim().to_owned()
+                }))
+        }
+    }
 }
 
 /// Reads and checks one file.
@@ -124,18 +152,7 @@ fn prepare(
     questionnaire: &Questionnaire,
 ) -> Result<SurveyItem, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    if let Some(reason) = foreign(&text) {
-        return Err(reason.to_owned());
-    }
-    let origin = path.display().to_string();
-    let assessment = Assessment::from_json(&text, &origin).map_err(|e| {
-        let message = format!("{e:#}");
-        message
-            .strip_prefix(&origin)
-            .map_or(message.clone(), |rest| {
-                rest.trim_start_matches(':').trim().to_owned()
-            })
-    })?;
+    let assessment = parse(&text, path)?;
     if let Some(reason) = incompatibility(&assessment, questionnaire) {
         return Err(reason);
     }
@@ -147,7 +164,7 @@ fn prepare(
         round,
         member: Member::of(&assessment).to_json(),
         prepared: Prepared::new(&assessment),
-        source: origin,
+        source: path.display().to_string(),
     })
 }
 
@@ -210,7 +227,12 @@ pub fn import(
                          outcomes: &mut Vec<Option<FileStatus>>|
          -> Result<(), HistoryError> {
             let written = store.survey_import(&batch.items)?;
-            for ((index, item), w) in batch.indices.drain(..).zip(batch.items.drain(..)).zip(written) {
+            for ((index, item), w) in batch
+                .indices
+                .drain(..)
+                .zip(batch.items.drain(..))
+                .zip(written)
+            {
                 outcomes[index] = Some(if w.new_member {
                     FileStatus::Imported {
                         round: item.round,

@@ -176,7 +176,11 @@ pub fn incompatibility(assessment: &Assessment, questionnaire: &Questionnaire) -
             theirs.id, theirs.version, questionnaire.version
         ));
     }
-    let dims: Vec<&str> = assessment.dimensions.iter().map(|d| d.id.as_str()).collect();
+    let dims: Vec<&str> = assessment
+        .dimensions
+        .iter()
+        .map(|d| d.id.as_str())
+        .collect();
     let ours: Vec<&str> = questionnaire
         .dimensions
         .iter()
@@ -190,4 +194,119 @@ pub fn incompatibility(assessment: &Assessment, questionnaire: &Questionnaire) -
         ));
     }
     None
+}
+
+/// Why a round cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum SurveyError {
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] crate::history::HistoryError),
+    /// No such round.
+    #[error("no survey round {label:?} in the store (rounds: {known})")]
+    NoRound {
+        /// The label asked for.
+        label: String,
+        /// The labels there are.
+        known: String,
+    },
+    /// A stored extract does not parse.
+    #[error("survey member of assessment {assessment} is unreadable: {message}")]
+    Member {
+        /// Assessment id.
+        assessment: i64,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A round read back from the store: its members and, for the data owner
+/// only, who they are.
+#[derive(Debug, Clone)]
+pub struct LoadedRound {
+    /// Label.
+    pub label: String,
+    /// One per enterprise (its latest assessment in the round).
+    pub members: Vec<Member>,
+    /// Per member: assessment id, BIN (when keyed by it), name, date.
+    pub identities: Vec<Identity>,
+    /// Assessments of the round replaced by a later one of the same enterprise.
+    pub superseded: u64,
+}
+
+/// Who a member is: never part of survey statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// Assessment id in the store.
+    pub assessment: i64,
+    /// BIN, when the enterprise has one.
+    pub bin: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Assessment date.
+    pub date: Option<String>,
+}
+
+/// Reads a round. `label` `None` means the latest round.
+pub fn load_round(
+    store: &crate::history::Store,
+    label: Option<&str>,
+) -> Result<(LoadedRound, Option<LoadedRound>), SurveyError> {
+    let rounds = store.survey_rounds()?;
+    let known = || {
+        if rounds.is_empty() {
+            "none; import assessments with `i4gauge survey import`".to_owned()
+        } else {
+            rounds
+                .iter()
+                .map(|r| r.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let position = match label {
+        Some(label) => rounds.iter().position(|r| r.label == label),
+        None => rounds.len().checked_sub(1),
+    }
+    .ok_or_else(|| SurveyError::NoRound {
+        label: label.unwrap_or("(latest)").to_owned(),
+        known: known(),
+    })?;
+    let read = |label: &str| -> Result<LoadedRound, SurveyError> {
+        let stored = store.survey_members(label)?;
+        let total = store
+            .survey_rounds()?
+            .into_iter()
+            .find(|r| r.label == label)
+            .map_or(0, |r| r.assessments);
+        let mut members = Vec::with_capacity(stored.len());
+        let mut identities = Vec::with_capacity(stored.len());
+        for s in &stored {
+            let mut member: Member =
+                serde_json::from_str(&s.member).map_err(|e| SurveyError::Member {
+                    assessment: s.assessment,
+                    message: e.to_string(),
+                })?;
+            member.enterprise = s.enterprise_id;
+            members.push(member);
+            identities.push(Identity {
+                assessment: s.assessment,
+                bin: (s.key_kind == crate::history::KeyKind::Bin).then(|| s.enterprise.clone()),
+                name: s.name.clone(),
+                date: s.date.clone(),
+            });
+        }
+        Ok(LoadedRound {
+            label: label.to_owned(),
+            superseded: total.saturating_sub(members.len() as u64),
+            members,
+            identities,
+        })
+    };
+    let current = read(&rounds[position].label)?;
+    let previous = position
+        .checked_sub(1)
+        .map(|p| read(&rounds[p].label))
+        .transpose()?;
+    Ok((current, previous))
 }

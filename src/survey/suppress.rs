@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn large_groups_are_published_and_small_ones_merged() {
-        let p = merge_small(groups(&[("a", 10), ("b", 3), ("c", 2), ("d", 7)]), at_least(5));
+        let p = merge_small(
+            groups(&[("a", 10), ("b", 3), ("c", 2), ("d", 7)]),
+            at_least(5),
+        );
         let keys: Vec<_> = p.groups.iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["a", "d"]);
         assert_eq!(p.other.len(), 5);
@@ -232,7 +235,9 @@ mod tests {
                 .map(|_| {
                     (0..3)
                         .map(|_| {
-                            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                            seed = seed
+                                .wrapping_mul(6364136223846793005)
+                                .wrapping_add(1442695040888963407);
                             ((seed >> 33) % 9) as usize
                         })
                         .collect()
