@@ -590,18 +590,22 @@ impl Store {
             .connection
             .query_row(
                 "SELECT e.key, e.key_kind, a.saved_at, a.source, a.content_hash, a.document,
-                        a.has_assets
+                        a.has_assets, a.document_encoding
                  FROM assessment a JOIN enterprise e ON e.id = a.enterprise_id
                  WHERE a.id = ?1",
                 [id],
                 |row| {
+                    let document = match row.get::<_, String>(7)?.as_str() {
+                        "lz4-json" => decompress(&row.get::<_, Vec<u8>>(5)?),
+                        _ => Ok(row.get::<_, String>(5)?),
+                    };
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
                         row.get::<_, String>(2)?,
                         row.get::<_, String>(3)?,
                         row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
+                        document,
                         row.get::<_, bool>(6)?,
                     ))
                 },
@@ -610,6 +614,7 @@ impl Store {
             .map_err(self.sql())?
             .ok_or(HistoryError::NotFound(id))?;
         let (enterprise, key_kind, saved_at, source, content_hash, document, has_assets) = row;
+        let document = document.map_err(|message| HistoryError::Document { id, message })?;
         let assessment =
             Assessment::from_json(&document, &format!("assessment {id}")).map_err(|error| {
                 HistoryError::Document {
@@ -713,7 +718,8 @@ pub struct Prepared {
     hash: String,
     key: String,
     key_kind: KeyKind,
-    document: String,
+    /// The document, LZ4-compressed (`lz4-json`).
+    document: Vec<u8>,
     name: String,
     date: Option<String>,
     sector: Option<String>,
@@ -726,10 +732,17 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Prepares `assessment`.
+    /// Prepares `assessment`, stored as its canonical JSON.
     pub fn new(assessment: &Assessment) -> Prepared {
-        let document = assessment.to_json();
-        let hash = Sha256::digest(document.as_bytes())
+        Prepared::with_text(assessment, &assessment.to_json())
+    }
+
+    /// Prepares `assessment` whose JSON is `text` as read from a file: the
+    /// text is stored and hashed as it is, which spares serializing it again.
+    /// For a file written by i4gauge (`assess -o`) the text is the canonical
+    /// JSON, so the hash is the one [`Prepared::new`] gives.
+    pub fn with_text(assessment: &Assessment, text: &str) -> Prepared {
+        let hash = Sha256::digest(text.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
@@ -739,7 +752,7 @@ impl Prepared {
             hash,
             key,
             key_kind,
-            document,
+            document: lz4_flex::compress_prepend_size(text.as_bytes()),
             name: e.name.clone(),
             date: e.date.clone(),
             sector: e.sector.clone(),
@@ -831,8 +844,8 @@ fn insert(tx: &Transaction<'_>, p: &Prepared, extras: Extras<'_>) -> rusqlite::R
     tx.prepare_cached(
         "INSERT INTO assessment (enterprise_id, content_hash, date, saved_at, source, name,
              sector, region, questionnaire_id, questionnaire_version, overall_declared,
-             overall_verified, document, answers, has_assets)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             overall_verified, document, answers, has_assets, document_encoding)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'lz4-json')",
     )?
     .execute(params![
         enterprise_id,
@@ -876,6 +889,13 @@ fn insert(tx: &Transaction<'_>, p: &Prepared, extras: Extras<'_>) -> rusqlite::R
         }
     }
     Ok((id, true))
+}
+
+/// Decompresses an `lz4-json` document.
+fn decompress(bytes: &[u8]) -> Result<String, String> {
+    let raw = lz4_flex::decompress_size_prepended(bytes)
+        .map_err(|e| format!("compressed document is damaged: {e}"))?;
+    String::from_utf8(raw).map_err(|e| format!("document is not UTF-8: {e}"))
 }
 
 fn upsert_enterprise(

@@ -51,8 +51,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (assessment_id, asset_id)
     );
     ",
-    // 2: survey rounds: which assessments a round holds, with the survey's extract of each.
+    // 2: survey rounds: which assessments a round holds, with the survey's extract of each;
+    // documents may be stored LZ4-compressed (`lz4-json`: lz4_flex block with its size prepended).
     "
+    ALTER TABLE assessment ADD COLUMN document_encoding TEXT NOT NULL DEFAULT 'json'
+        CHECK (document_encoding IN ('json', 'lz4-json'));
     CREATE TABLE survey_member (
         round         TEXT NOT NULL,
         assessment_id INTEGER NOT NULL REFERENCES assessment (id),

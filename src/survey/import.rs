@@ -163,7 +163,7 @@ fn prepare(
     Ok(SurveyItem {
         round,
         member: Member::of(&assessment).to_json(),
-        prepared: Prepared::new(&assessment),
+        prepared: Prepared::with_text(&assessment, &text),
         source: path.display().to_string(),
     })
 }
