@@ -15,4 +15,5 @@ mod interop_servers;
 mod questionnaire;
 mod sim_modbus;
 mod sim_opcua;
+mod survey;
 mod util;

@@ -128,6 +128,19 @@ fn parse(text: &str, path: &Path) -> Result<Assessment, String> {
             return Ok(assessment);
         }
     }
+    if text.trim().is_empty() {
+        return Err("empty file".to_owned());
+    }
+    if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        return Err(match error.classify() {
+            serde_json::error::Category::Eof => format!(
+                "the JSON ends early at line {} column {} (truncated?)",
+                error.line(),
+                error.column()
+            ),
+            _ => format!("not valid JSON: {error}"),
+        });
+    }
     if let Some(reason) = foreign(text) {
         return Err(reason.to_owned());
     }
@@ -151,7 +164,9 @@ fn prepare(
     round: Option<&str>,
     questionnaire: &Questionnaire,
 ) -> Result<SurveyItem, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| "not a text file (not UTF-8): not an assessment".to_owned())?;
     let assessment = parse(&text, path)?;
     if let Some(reason) = incompatibility(&assessment, questionnaire) {
         return Err(reason);
