@@ -42,6 +42,10 @@ pub struct DemoFiles {
     pub assessment: PathBuf,
     /// `report.html`.
     pub report: PathBuf,
+    /// `dashboard.html`: the survey dashboard of a synthetic population.
+    pub dashboard: PathBuf,
+    /// Enterprises in that population's latest round.
+    pub population: usize,
     /// The assessment itself, for a summary.
     pub result: Assessment,
     /// Assets discovered.
@@ -142,11 +146,13 @@ fn finish(out: &Path, lang: Lang, evidence: Evidence) -> anyhow::Result<DemoFile
         &questionnaire,
     )
     .expect("the demo answers are valid (tested)");
-    let files = DemoFiles {
+    let mut files = DemoFiles {
         evidence: out.join("evidence.json"),
         answers: out.join("answers.toml"),
         assessment: out.join("assessment.json"),
         report: out.join("report.html"),
+        dashboard: out.join("dashboard.html"),
+        population: 0,
         result: assess::assess(assess::Inputs {
             questionnaire: &questionnaire,
             answers: &answers,
@@ -166,5 +172,56 @@ fn finish(out: &Path, lang: Lang, evidence: Evidence) -> anyhow::Result<DemoFile
         lang,
     });
     crate::source::write_atomic(&files.report, html.as_bytes())?;
+    let (dashboard, population) = dashboard(&questionnaire, lang);
+    crate::source::write_atomic(&files.dashboard, dashboard.as_bytes())?;
+    files.population = population;
     Ok(files)
+}
+
+/// The survey dashboard of a synthetic population of two yearly rounds, as a
+/// ministry would see it (`i4gauge survey` does the same from real files).
+fn dashboard(questionnaire: &Questionnaire, lang: Lang) -> (String, usize) {
+    use crate::survey::aggregate::{Inputs, Round, aggregate};
+    use crate::survey::{Classifiers, DEFAULT_K, Member, synth};
+    let spec = synth::Spec {
+        enterprises: 2000,
+        rounds: 2,
+        first_year: 2025,
+        seed: 1,
+    };
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    synth::for_each(questionnaire, &spec, |generated| {
+        let mut member = Member::of(&generated.assessment);
+        // Synthetic BINs are unique numbers: they identify the enterprise across rounds.
+        member.enterprise = generated
+            .assessment
+            .enterprise
+            .bin
+            .as_deref()
+            .and_then(|b| b.parse().ok())
+            .unwrap_or_default();
+        if generated.round == "2025" {
+            before.push(member);
+        } else {
+            after.push(member);
+        }
+    });
+    let classifiers = Classifiers::builtin();
+    let survey = aggregate(Inputs {
+        current: Round {
+            label: "2026",
+            members: &after,
+        },
+        previous: Some(Round {
+            label: "2025",
+            members: &before,
+        }),
+        questionnaire,
+        classifiers: &classifiers,
+        k: DEFAULT_K,
+    });
+    (
+        report::survey::render(&survey, questionnaire, &classifiers, lang),
+        after.len(),
+    )
 }

@@ -236,9 +236,14 @@ fn the_checker_catches_external_requests_and_console_errors() {
 }
 
 #[test]
-fn the_demo_report_renders_cleanly_in_kk_and_en() {
+fn the_demo_report_and_dashboard_render_cleanly_in_kk_and_en() {
     chromium();
-    for lang in ["kk", "en"] {
+    for (lang, file) in [
+        ("kk", "report.html"),
+        ("en", "report.html"),
+        ("kk", "dashboard.html"),
+        ("en", "dashboard.html"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let demo = dir.path().join("demo");
         let output = run_bounded(
@@ -258,7 +263,7 @@ fn the_demo_report_renders_cleanly_in_kk_and_en() {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let report = demo.join("report.html");
+        let report = demo.join(file);
         assert!(
             report.is_file(),
             "i4gauge demo --lang {lang} wrote no {}",
@@ -270,7 +275,7 @@ fn the_demo_report_renders_cleanly_in_kk_and_en() {
         assert_eq!(
             result.code,
             Some(0),
-            "the {lang} demo report does not render cleanly:\n{}\n{}",
+            "the {lang} demo {file} does not render cleanly:\n{}\n{}",
             result.summary,
             result.stderr
         );
@@ -284,7 +289,7 @@ fn the_demo_report_renders_cleanly_in_kk_and_en() {
         let width = result.summary["page_width"].as_u64().unwrap();
         assert!(
             width <= 1280,
-            "the {lang} report is {width} px wide at 1280"
+            "the {lang} {file} is {width} px wide at 1280"
         );
         assert_rendered(&out, &result, 10 * 1024);
     }

@@ -297,7 +297,7 @@ fn evidence_check_exit_codes_follow_completeness_and_validity() {
 }
 
 #[test]
-fn demo_runs_the_whole_pipeline_on_loopback_and_writes_four_files() {
+fn demo_runs_the_whole_pipeline_on_loopback_and_writes_five_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let result = i4gauge()
@@ -317,6 +317,7 @@ fn demo_runs_the_whole_pipeline_on_loopback_and_writes_four_files() {
         "answers.toml",
         "assessment.json",
         "report.html",
+        "dashboard.html",
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
         assert!(
@@ -354,6 +355,14 @@ fn demo_runs_the_whole_pipeline_on_loopback_and_writes_four_files() {
     assert!(report.contains("<html lang=\"kk\">"));
     assert!(report.contains("Altyn Dala Foods (demo)"));
     assert!(report.contains("Индустрия 4.0 дайындығын бағалау есебі"));
+    // The survey dashboard of the synthetic population: the national picture
+    // with a trend, and no enterprise named.
+    let dashboard = std::fs::read_to_string(out.join("dashboard.html")).unwrap();
+    assert!(dashboard.contains("<html lang=\"kk\">"));
+    assert!(dashboard.contains("ұлттық көрініс"), "the kk title");
+    assert!(dashboard.contains("2025 → 2026"), "the trend section");
+    assert!(!dashboard.contains("Synthetic Enterprise"));
+    assert!(!dashboard.contains("9900000"), "no synthetic BIN");
 }
 
 #[test]

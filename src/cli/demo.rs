@@ -77,9 +77,14 @@ pub fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Outcome> {
         );
     }
     println!("\nReport:     {}", files.report.display());
+    println!(
+        "Dashboard:  {} (a ministry's survey of {} synthetic enterprises)",
+        files.dashboard.display(),
+        files.population
+    );
     println!("Assessment: {}", files.assessment.display());
     println!("Evidence:   {}", files.evidence.display());
     println!("Answers:    {}", files.answers.display());
-    println!("\nOpen the report in a browser; Print -> PDF gives an A4 document.");
+    println!("\nOpen the report and the dashboard in a browser; Print -> PDF gives A4 documents.");
     Ok(Outcome::Success)
 }

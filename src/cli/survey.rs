@@ -344,9 +344,12 @@ fn survey(db: &super::history::DbArgs, common: &Common) -> anyhow::Result<Loaded
     Ok((survey, questionnaire, classifiers, current))
 }
 
+/// Columns after `round, k, table, group, suppressed`.
+const STATS_FIELDS: usize = 18;
+
 fn stats_fields(s: Option<&Stats>) -> Vec<String> {
     let Some(s) = s else {
-        return vec![String::new(); 19];
+        return vec![String::new(); STATS_FIELDS];
     };
     let score = |v: Option<crate::scale::Score>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut fields = vec![s.enterprises.to_string(), s.scored.to_string()];
@@ -425,7 +428,7 @@ fn groups_csv(survey: &Survey, sink: &mut dyn std::io::Write) -> anyhow::Result<
             let group = format!("{sector}/{region}");
             let mut record = head("sector_region", &group, cell.is_none());
             // A cell publishes its count, its Industry 2.x count and its mean verified score.
-            let mut fields = vec![String::new(); 19];
+            let mut fields = vec![String::new(); STATS_FIELDS];
             if let Some(c) = cell {
                 fields[0] = c.enterprises.to_string();
                 fields[7] = c.industry_2.to_string();

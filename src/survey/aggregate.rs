@@ -363,17 +363,44 @@ fn codes_under(partition: &Partition<String>, len: usize) -> Vec<Option<String>>
     codes
 }
 
+/// Counts of `ids`. A count between 1 and k − 1 is withheld ("fewer than
+/// k"). When the counts partition `base` (every enterprise counted once, as
+/// for the weakest dimension), the withheld counts together must also be 0
+/// or at least k, else base minus the published ones would reveal them: the
+/// smallest published counts are withheld too until they are.
 fn prevalence(
     ids: impl Iterator<Item = String>,
     count: impl Fn(&str) -> u64,
     base: u64,
     k: u64,
+    partition: bool,
     rare: &mut u64,
 ) -> Vec<Prevalence> {
-    let mut list: Vec<Prevalence> = ids
+    let mut counted: Vec<(String, u64, bool)> = ids
         .map(|id| {
             let n = count(&id);
-            let hidden = n > 0 && n < k;
+            (id, n, n > 0 && n < k)
+        })
+        .collect();
+    if partition {
+        loop {
+            let hidden: u64 = counted.iter().filter(|c| c.2).map(|c| c.1).sum();
+            if hidden == 0 || hidden >= k {
+                break;
+            }
+            let next = counted
+                .iter_mut()
+                .filter(|c| !c.2 && c.1 > 0)
+                .min_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+            match next {
+                Some(c) => c.2 = true,
+                None => break,
+            }
+        }
+    }
+    let mut list: Vec<Prevalence> = counted
+        .into_iter()
+        .map(|(id, n, hidden)| {
             *rare += u64::from(hidden);
             Prevalence {
                 enterprises: (!hidden).then_some(n),
@@ -503,6 +530,7 @@ pub fn aggregate(inputs: Inputs<'_>) -> Survey {
         |id| count(&|m| m.has_evidence && m.findings.iter().any(|f| f == id)),
         evidence_base,
         k64,
+        false,
         &mut rare,
     );
     survey.holding_back = prevalence(
@@ -510,6 +538,7 @@ pub fn aggregate(inputs: Inputs<'_>) -> Survey {
         |id| weakest.get(id).copied().unwrap_or(0),
         national.scored,
         k64,
+        true,
         &mut rare,
     );
     let caps: BTreeSet<&String> = members.iter().flat_map(|m| &m.caps).collect();
@@ -518,6 +547,7 @@ pub fn aggregate(inputs: Inputs<'_>) -> Survey {
         |id| count(&|m| m.caps.iter().any(|c| c == id)),
         evidence_base,
         k64,
+        false,
         &mut rare,
     );
     survey.caps.truncate(TOP);
@@ -533,6 +563,7 @@ pub fn aggregate(inputs: Inputs<'_>) -> Survey {
         |id| action_counts.get(id).copied().unwrap_or(0),
         national.scored,
         k64,
+        false,
         &mut rare,
     );
     survey.actions.truncate(TOP);

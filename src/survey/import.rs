@@ -71,8 +71,8 @@ pub struct Summary {
 }
 
 /// The files to import: each named file, and the `.json` files under each
-/// named directory (recursively), in path order. Unreadable directories are
-/// errors: the user named them.
+/// named directory (recursively), in path order. A named path that does not
+/// exist, or a directory that cannot be read, is an error: the user named it.
 pub fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -91,7 +91,9 @@ pub fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     }
     let mut out = Vec::new();
     for path in paths {
-        if path.is_dir() {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        if metadata.is_dir() {
             walk(path, &mut out)?;
         } else {
             out.push(path.clone());
