@@ -109,6 +109,19 @@ fn check_anonymity(survey: &Survey, total: usize) {
             "column {region}: {hidden} hidden"
         );
     }
+    // The weakest dimensions partition the scored enterprises: what is
+    // withheld must not be recoverable from the total either.
+    let scored = survey.national.as_ref().unwrap().scored;
+    let shown: u64 = survey
+        .holding_back
+        .iter()
+        .filter_map(|p| p.enterprises)
+        .sum();
+    let hidden = scored - shown;
+    assert!(
+        hidden == 0 || hidden >= k,
+        "holding back: {hidden} withheld"
+    );
     for p in survey
         .findings
         .iter()
@@ -254,4 +267,33 @@ proptest! {
         let survey = run(&population, None, k);
         check_anonymity(&survey, population.len());
     }
+}
+
+#[test]
+fn a_withheld_weakest_dimension_is_not_the_total_minus_the_rest() {
+    // 30 enterprises weakest in automation, 3 in cybersecurity: hiding the 3
+    // alone would leave 33 − 30 = 3 for anyone to compute.
+    let population: Vec<Member> = (0..33)
+        .map(|i| {
+            let mut m = member(i, "C24", "Astana", 300);
+            let weak = if i < 3 { "cybersecurity" } else { "automation" };
+            m.dimensions = ["automation", "cybersecurity"]
+                .iter()
+                .map(|id| MemberDimension {
+                    id: (*id).to_owned(),
+                    declared: Some(Score::from_hundredths(300)),
+                    verified: Some(Score::from_hundredths(if *id == weak { 250 } else { 300 })),
+                })
+                .collect();
+            m
+        })
+        .collect();
+    let survey = run(&population, None, 5);
+    check_anonymity(&survey, population.len());
+    let shown: Vec<_> = survey
+        .holding_back
+        .iter()
+        .filter(|p| p.enterprises.is_some_and(|n| n > 0))
+        .collect();
+    assert!(shown.is_empty(), "{shown:?}");
 }
