@@ -20,6 +20,10 @@ use i4gauge::report;
 use i4gauge::survey::aggregate::{self, Inputs, Round};
 use i4gauge::survey::{Classifiers, import, load_round, synth};
 
+/// The allocator of the `i4gauge` binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -92,6 +96,9 @@ fn main() {
     let store_dir = tempfile::tempdir().unwrap();
     let store_path = store_dir.path().join("store.sqlite3");
 
+    // Write back what generating (or an earlier run) left dirty, so that it
+    // does not compete with the import for the disk.
+    let _ = std::process::Command::new("sync").status();
     let cpu_before = cpu_seconds();
     let started = Instant::now();
     let mut store = Store::open(&store_path).unwrap();

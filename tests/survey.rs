@@ -1321,3 +1321,71 @@ fn the_anonymity_check_catches_a_cell_recoverable_by_subtraction() {
     });
     assert_k_anonymous(&survey, 5, 25);
 }
+
+#[test]
+fn an_import_killed_mid_way_keeps_its_committed_batches_and_resumes() {
+    let scratch = Scratch::new();
+    let pop = generate(&scratch, 40, 1, 5);
+    // Batches of 5, each transaction held open 200 ms: 8 batches, ~1.6 s.
+    let mut child = scratch
+        .survey()
+        .arg("import")
+        .arg(&pop)
+        .env("I4GAUGE_TEST_SURVEY_BATCH", "5")
+        .env("I4GAUGE_TEST_SLOW_IMPORT_MS", "200")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the first batch is committed (readers never wait in WAL mode).
+    let started = Instant::now();
+    loop {
+        let committed = rusqlite::Connection::open_with_flags(
+            &scratch.db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| c.query_row("SELECT count(*) FROM survey_member", [], |r| r.get(0)))
+        .unwrap_or(0i64);
+        if committed >= 5 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no batch committed in a minute"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let connection = rusqlite::Connection::open(&scratch.db).unwrap();
+    let check: String = connection
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let members: i64 = connection
+        .query_row("SELECT count(*) FROM survey_member", [], |r| r.get(0))
+        .unwrap();
+    let assessments: i64 = connection
+        .query_row("SELECT count(*) FROM assessment", [], |r| r.get(0))
+        .unwrap();
+    drop(connection);
+    assert!(
+        (5..40).contains(&members) && members % 5 == 0,
+        "whole batches only, and the kill came mid-way: {members}"
+    );
+    assert_eq!(assessments, members, "no assessment without its membership");
+    // Importing again adds exactly the rest.
+    let out = run(scratch.survey().arg("import").arg(&pop));
+    let stdout = ok(&out, "survey import (again)");
+    assert!(
+        stdout.contains(&format!(
+            "40 files: {} imported, {members} already there, 0 rejected",
+            40 - members
+        )),
+        "{stdout}"
+    );
+    let out = run(scratch.survey().args(["rounds", "--json"]));
+    let rounds: Value = serde_json::from_str(&ok(&out, "survey rounds")).unwrap();
+    assert_eq!(rounds[0]["enterprises"], 40, "{rounds}");
+}

@@ -19,6 +19,9 @@ use crate::survey::{Classifiers, DEFAULT_K, LoadedRound, load_round, synth};
 /// Slows each import transaction by this many milliseconds (tests of interrupted imports).
 const SLOW_IMPORT_ENV: &str = "I4GAUGE_TEST_SLOW_IMPORT_MS";
 
+/// Assessments per import transaction instead of 1000 (tests of interrupted imports).
+const BATCH_ENV: &str = "I4GAUGE_TEST_SURVEY_BATCH";
+
 /// Arguments of `i4gauge survey`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -179,11 +182,16 @@ pub fn run(args: SurveyArgs, quiet: bool) -> anyhow::Result<Outcome> {
                 store.set_insert_delay(Duration::from_millis(ms));
             }
             let bar = progress_bar(quiet, files.len() as u64, "importing");
-            let (outcomes, summary) = import::import(
+            let batch = std::env::var(BATCH_ENV)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(import::BATCH);
+            let (outcomes, summary) = import::import_batched(
                 &mut store,
                 &files,
                 round.as_deref(),
                 &questionnaire,
+                batch,
                 &mut |done| bar.set_position(done as u64),
             )?;
             bar.finish_and_clear();

@@ -51,11 +51,18 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (assessment_id, asset_id)
     );
     ",
-    // 2: survey rounds: which assessments a round holds, with the survey's extract of each;
-    // documents may be stored LZ4-compressed (`lz4-json`: lz4_flex block with its size prepended).
+    // 2: documents move to their own table, compressed (`lz4-json`: an lz4_flex block with its
+    // size prepended) or not (`json`), so that scans of `assessment` never read them; survey
+    // rounds: which assessments a round holds, with the survey's extract of each.
     "
-    ALTER TABLE assessment ADD COLUMN document_encoding TEXT NOT NULL DEFAULT 'json'
-        CHECK (document_encoding IN ('json', 'lz4-json'));
+    CREATE TABLE assessment_document (
+        assessment_id INTEGER PRIMARY KEY REFERENCES assessment (id),
+        encoding      TEXT NOT NULL CHECK (encoding IN ('json', 'lz4-json')),
+        document      BLOB NOT NULL
+    );
+    INSERT INTO assessment_document (assessment_id, encoding, document)
+        SELECT id, 'json', document FROM assessment;
+    UPDATE assessment SET document = '';
     CREATE TABLE survey_member (
         round         TEXT NOT NULL,
         assessment_id INTEGER NOT NULL REFERENCES assessment (id),

@@ -225,3 +225,45 @@ fn different_questionnaires_are_not_compared() {
 use std::collections::BTreeSet;
 
 use crate::scale::Gap;
+
+#[test]
+fn a_version_1_store_is_migrated_and_keeps_its_documents() {
+    let (_dir, path) = temp_store();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (assessment, _) = fixture("industry-3.0", "evidence-industry-3.0.json");
+    {
+        // A store as i4gauge with only migration 1 wrote it: the document in `assessment`.
+        let connection = Connection::open(&path).unwrap();
+        connection.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        connection
+            .execute(
+                "INSERT INTO enterprise (id, key, key_kind, name) VALUES (1, 'x', 'name', 'x')",
+                [],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "INSERT INTO assessment (id, enterprise_id, content_hash, saved_at, source, name,
+                     questionnaire_id, questionnaire_version, document, has_assets)
+                 VALUES (7, 1, ?1, 'then', 'test', 'x', 'q', '1', ?2, 0)",
+                params![content_hash(&assessment), assessment.to_json()],
+            )
+            .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.get(7).unwrap().assessment, assessment);
+    // New saves are compressed beside it; both read back.
+    let (other, assets) = fixture("industry-2.0", "evidence-industry-2.5.json");
+    let saved = store.save(&other, extras(&assets)).unwrap();
+    assert_eq!(store.get(saved.id).unwrap().assessment, other);
+    let encodings: Vec<String> = store
+        .connection
+        .prepare("SELECT encoding FROM assessment_document ORDER BY assessment_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(encodings, ["json", "lz4-json"]);
+}

@@ -213,29 +213,61 @@ pub fn import(
     questionnaire: &Questionnaire,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(Vec<FileOutcome>, Summary), HistoryError> {
+    import_batched(store, files, round, questionnaire, BATCH, progress)
+}
+
+/// [`import`] with `batch` assessments per transaction (tests of interruption
+/// use small ones).
+pub fn import_batched(
+    store: &mut Store,
+    files: &[PathBuf],
+    round: Option<&str>,
+    questionnaire: &Questionnaire,
+    batch_size: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Vec<FileOutcome>, Summary), HistoryError> {
+    let batch_size = batch_size.max(1);
+    store.set_bulk(true)?;
+    let result = import_in_bulk(store, files, round, questionnaire, batch_size, progress);
+    store.set_bulk(false)?;
+    result
+}
+
+fn import_in_bulk(
+    store: &mut Store,
+    files: &[PathBuf],
+    round: Option<&str>,
+    questionnaire: &Questionnaire,
+    batch_size: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Vec<FileOutcome>, Summary), HistoryError> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<FileStatus>> = vec![None; files.len()];
     let mut result = Ok(());
     std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::sync_channel::<(usize, Result<SurveyItem, String>)>(BATCH);
+        let (sender, receiver) =
+            mpsc::sync_channel::<(usize, Result<SurveyItem, String>)>(batch_size);
         for _ in 0..workers {
             let sender = sender.clone();
             let next = &next;
-            scope.spawn(move || {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(index) else {
-                        return;
-                    };
-                    if sender
-                        .send((index, prepare(path, round, questionnaire)))
-                        .is_err()
-                    {
-                        return;
+            let worker = std::thread::Builder::new().name("survey-check".to_owned());
+            worker
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(index) else {
+                            return;
+                        };
+                        if sender
+                            .send((index, prepare(path, round, questionnaire)))
+                            .is_err()
+                        {
+                            return;
+                        }
                     }
-                }
-            });
+                })
+                .expect("a worker thread starts");
         }
         drop(sender);
         let mut batch = Batch::default();
@@ -270,7 +302,7 @@ pub fn import(
                 Err(reason) => outcomes[index] = Some(FileStatus::Rejected { reason }),
             }
             done += 1;
-            if batch.items.len() >= BATCH {
+            if batch.items.len() >= batch_size {
                 if let Err(error) = flush(&mut batch, &mut outcomes) {
                     result = Err(error);
                     // Stop the workers: dropping the receiver makes their sends fail.

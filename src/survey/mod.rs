@@ -274,9 +274,8 @@ pub fn load_round(
     })?;
     let read = |label: &str| -> Result<LoadedRound, SurveyError> {
         let stored = store.survey_members(label)?;
-        let total = store
-            .survey_rounds()?
-            .into_iter()
+        let total = rounds
+            .iter()
             .find(|r| r.label == label)
             .map_or(0, |r| r.assessments);
         let mut members = Vec::with_capacity(stored.len());
