@@ -85,7 +85,7 @@ pub struct PlannedAction {
 
 /// What put an action on the roadmap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(tag = "kind", rename_all = "kebab-case", try_from = "RawTrigger")]
 pub enum Trigger {
     /// An answer at or below the action's starting level.
     Answer {
@@ -104,6 +104,53 @@ pub enum Trigger {
         /// The dependent action.
         action: String,
     },
+}
+
+/// The wire form of a [`Trigger`], read as one flat object: serde buffers
+/// every internally tagged enum before reading it, which made triggers the
+/// costliest part of reading an assessment (a survey reads thousands).
+#[derive(Deserialize)]
+struct RawTrigger {
+    kind: TriggerKind,
+    #[serde(default)]
+    question: Option<String>,
+    #[serde(default)]
+    level: Option<Score>,
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum TriggerKind {
+    Answer,
+    Rule,
+    PrerequisiteOf,
+}
+
+impl TryFrom<RawTrigger> for Trigger {
+    type Error = String;
+
+    fn try_from(raw: RawTrigger) -> Result<Trigger, String> {
+        let missing =
+            |field: &str, kind: &str| format!("missing field `{field}` in a `{kind}` trigger");
+        match raw.kind {
+            TriggerKind::Answer => Ok(Trigger::Answer {
+                question: raw.question.ok_or_else(|| missing("question", "answer"))?,
+                level: raw.level.ok_or_else(|| missing("level", "answer"))?,
+            }),
+            TriggerKind::Rule => Ok(Trigger::Rule {
+                rule: raw.rule.ok_or_else(|| missing("rule", "rule"))?,
+            }),
+            TriggerKind::PrerequisiteOf => Ok(Trigger::PrerequisiteOf {
+                action: raw
+                    .action
+                    .ok_or_else(|| missing("action", "prerequisite-of"))?,
+            }),
+        }
+    }
 }
 
 fn band_of(dimensions: &[DimensionResult], dimension: &str) -> Option<Score> {

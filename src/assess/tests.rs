@@ -526,3 +526,37 @@ proptest! {
         check_properties(&Questionnaire::builtin(), &picks, scope, &documents)?;
     }
 }
+
+#[test]
+fn triggers_keep_their_wire_form_and_name_a_missing_field() {
+    use super::Trigger;
+    let triggers = vec![
+        Trigger::Answer {
+            question: "automation.control".to_owned(),
+            level: Score::from_hundredths(250),
+        },
+        Trigger::Rule {
+            rule: "cybersecurity.open-opcua".to_owned(),
+        },
+        Trigger::PrerequisiteOf {
+            action: "connectivity.opcua-gateway".to_owned(),
+        },
+    ];
+    let json = serde_json::to_string(&triggers).unwrap();
+    assert_eq!(
+        json,
+        r#"[{"kind":"answer","question":"automation.control","level":2.5},{"kind":"rule","rule":"cybersecurity.open-opcua"},{"kind":"prerequisite-of","action":"connectivity.opcua-gateway"}]"#
+    );
+    assert_eq!(
+        serde_json::from_str::<Vec<Trigger>>(&json).unwrap(),
+        triggers
+    );
+    let error = serde_json::from_str::<Trigger>(r#"{"kind":"answer","question":"q"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("missing field `level`"), "{error}");
+    let error = serde_json::from_str::<Trigger>(r#"{"kind":"guess"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("unknown variant `guess`"), "{error}");
+}
