@@ -17,8 +17,7 @@ use std::time::Instant;
 use i4gauge::history::Store;
 use i4gauge::questionnaire::{Lang, Questionnaire};
 use i4gauge::report;
-use i4gauge::survey::aggregate::{self, Inputs, Round};
-use i4gauge::survey::{Classifiers, import, load_round, synth};
+use i4gauge::survey::{self, Classifiers, import, load_round, synth};
 
 /// The allocator of the `i4gauge` binary (src/main.rs), so the figures are the binary's.
 #[global_allocator]
@@ -110,19 +109,7 @@ fn main() {
     let started = Instant::now();
     let classifiers = Classifiers::builtin();
     let (current, previous) = load_round(&store, None).unwrap();
-    let survey = aggregate::aggregate(Inputs {
-        current: Round {
-            label: &current.label,
-            members: &current.members,
-        },
-        previous: previous.as_ref().map(|p| Round {
-            label: &p.label,
-            members: &p.members,
-        }),
-        questionnaire: &questionnaire,
-        classifiers: &classifiers,
-        k: 5,
-    });
+    let survey = survey::of_rounds(&current, previous.as_ref(), &questionnaire, &classifiers, 5);
     let html = report::survey::render(&survey, &questionnaire, &classifiers, Lang::Kk);
     let reported = started.elapsed();
     let cpu = cpu_seconds() - cpu_before;

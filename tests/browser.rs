@@ -23,7 +23,7 @@ const CHECK_LIMIT: Duration = Duration::from_secs(90);
 const DEMO_LIMIT: Duration = Duration::from_secs(120);
 
 /// `$CHROMIUM`, else Debian's `/usr/bin/chromium`, once it exists.
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     let path = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -84,14 +84,14 @@ fn run_bounded(what: &str, command: &mut Command, limit: Duration) -> Output {
 }
 
 /// What the checker said about one HTML file.
-struct Check {
-    code: Option<i32>,
-    summary: Value,
-    stderr: String,
+pub(crate) struct Check {
+    pub(crate) code: Option<i32>,
+    pub(crate) summary: Value,
+    pub(crate) stderr: String,
 }
 
 /// Runs the checker on `report`, writing the PNG and the PDF to `out`.
-fn check(report: &Path, out: &Path) -> Check {
+pub(crate) fn check(report: &Path, out: &Path) -> Check {
     let chromium = chromium();
     let output = run_bounded(
         "check_report.mjs",

@@ -7,7 +7,6 @@
 //! published figures, and no name, BIN or free text of an enterprise anywhere.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
@@ -19,7 +18,7 @@ use i4gauge::questionnaire::{Lang, Questionnaire};
 use i4gauge::survey::synth::{self, Spec};
 use serde_json::Value;
 
-use crate::util::{i4gauge, node_with};
+use crate::util::i4gauge;
 
 /// The columns of `survey export --format csv`, in order.
 const CSV_COLUMNS: [&str; 23] = [
@@ -1067,81 +1066,19 @@ fn the_trend_is_withheld_when_few_enterprises_are_in_one_round_only() {
     assert_k_anonymous(&survey, 5, 26);
 }
 
-// ---------------------------------------------------------------------------
-// The browser check (as tests/browser.rs runs it).
-// ---------------------------------------------------------------------------
-
-const CHECK_LIMIT: Duration = Duration::from_secs(90);
-
-/// `$CHROMIUM`, else Debian's `/usr/bin/chromium`, once it exists.
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.exists(),
-        "{} not found: the browser tests need Debian's chromium; run `bash .ci/run` \
-         (or: apt-get update && apt-get install -y --no-install-recommends chromium), \
-         or point $CHROMIUM at a Chromium binary",
-        path.display()
-    );
-    path
-}
-
-/// Runs `tests/browser/check_report.mjs` on `report`; exit code and JSON summary.
-fn browser_check(report: &Path, out: &Path) -> (Option<i32>, Value, String) {
-    let checker = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/check_report.mjs");
-    let mut child = Command::new(node_with("ws"))
-        .arg(checker)
-        .arg(report)
-        .arg(out)
-        .env("CHROMIUM", chromium())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node starts");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > CHECK_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "check_report.mjs did not finish within {} s",
-                CHECK_LIMIT.as_secs()
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = text(&stdout.join().unwrap_or_default());
-    let stderr = text(&stderr.join().unwrap_or_default());
-    let summary = serde_json::from_str(&stdout).unwrap_or_else(|error| {
-        panic!("the checker printed no JSON summary ({error}):\n{stdout}\n{stderr}")
-    });
-    (status.code(), summary, stderr)
-}
-
 #[test]
 fn the_kazakh_dashboard_renders_cleanly_in_chromium() {
-    chromium();
+    crate::browser::chromium();
     let scratch = Scratch::new();
     let pop = generate(&scratch, 60, 2, 7);
     scratch.import(&[&pop]);
     let report = scratch.path("dashboard-kk.html");
     scratch.report("dashboard-kk.html", &["--lang", "kk"]);
-    let (code, summary, stderr) = browser_check(&report, &scratch.path("rendered"));
+    let crate::browser::Check {
+        code,
+        summary,
+        stderr,
+    } = crate::browser::check(&report, &scratch.path("rendered"));
     assert_eq!(
         code,
         Some(0),

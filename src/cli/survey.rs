@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::Outcome;
 use crate::questionnaire::Lang;
 use crate::report;
-use crate::survey::aggregate::{self, Inputs, Round, Stats, Survey};
+use crate::survey::aggregate::{Stats, Survey};
 use crate::survey::import::{self, FileStatus};
 use crate::survey::{Classifiers, DEFAULT_K, LoadedRound, load_round, synth};
 
@@ -336,19 +336,13 @@ fn survey(db: &super::history::DbArgs, common: &Common) -> anyhow::Result<Loaded
     let classifiers = Classifiers::builtin();
     let store = db.open()?;
     let (current, previous) = load_round(&store, common.round.as_deref())?;
-    let survey = aggregate::aggregate(Inputs {
-        current: Round {
-            label: &current.label,
-            members: &current.members,
-        },
-        previous: previous.as_ref().map(|p| Round {
-            label: &p.label,
-            members: &p.members,
-        }),
-        questionnaire: &questionnaire,
-        classifiers: &classifiers,
-        k: common.k,
-    });
+    let survey = crate::survey::of_rounds(
+        &current,
+        previous.as_ref(),
+        &questionnaire,
+        &classifiers,
+        common.k,
+    );
     Ok((survey, questionnaire, classifiers, current))
 }
 

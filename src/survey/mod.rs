@@ -309,3 +309,27 @@ pub fn load_round(
         .transpose()?;
     Ok((current, previous))
 }
+
+/// The statistics of a round read back from the store, with the round
+/// before it for the trend. Pure.
+pub fn of_rounds(
+    current: &LoadedRound,
+    previous: Option<&LoadedRound>,
+    questionnaire: &Questionnaire,
+    classifiers: &Classifiers,
+    k: u32,
+) -> Survey {
+    aggregate(aggregate::Inputs {
+        current: aggregate::Round {
+            label: &current.label,
+            members: &current.members,
+        },
+        previous: previous.map(|p| aggregate::Round {
+            label: &p.label,
+            members: &p.members,
+        }),
+        questionnaire,
+        classifiers,
+        k,
+    })
+}
