@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use i4gauge::answers::Answers;
@@ -13,22 +13,10 @@ use i4gauge::evidence::Evidence;
 use i4gauge::questionnaire::Questionnaire;
 use serde_json::Value;
 
-use crate::util::i4gauge;
+use crate::util::{code, i4gauge, run, text};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/assess")
-}
-
-fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null()).output().expect("i4gauge runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
 }
 
 /// The earlier answers of the industry-3.0 enterprise: the industry-2.0

@@ -18,7 +18,7 @@ use i4gauge::questionnaire::{Lang, Questionnaire};
 use i4gauge::survey::synth::{self, Spec};
 use serde_json::Value;
 
-use crate::util::i4gauge;
+use crate::util::{code, i4gauge, run, text};
 
 /// The columns of `survey export --format csv`, in order.
 const CSV_COLUMNS: [&str; 23] = [
@@ -46,18 +46,6 @@ const CSV_COLUMNS: [&str; 23] = [
     "with_finding",
     "mean_confidence",
 ];
-
-fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null()).output().expect("i4gauge runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
-}
 
 /// Exit code 0, or a failure showing both streams; returns stdout.
 fn ok(output: &Output, what: &str) -> String {

@@ -181,3 +181,21 @@ pub fn node_with(package: &str) -> PathBuf {
     );
     PathBuf::from("node")
 }
+
+/// Runs a command with stdin closed and collects its output.
+pub fn run(command: &mut std::process::Command) -> std::process::Output {
+    command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("i4gauge runs")
+}
+
+/// Process output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The exit code of a process that exited.
+pub fn code(output: &std::process::Output) -> i32 {
+    output.status.code().expect("exited")
+}
